@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class CommonConfig(AppConfig):
+    """Shared pieces every app may use: API keys with scopes, API plumbing, helpers."""
+
+    name = "abx_site.common"
+    label = "common"
+    verbose_name = "API access"

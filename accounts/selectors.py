@@ -1,0 +1,44 @@
+"""Reads of the account graph with business meaning; querysets come ready to render."""
+
+from django.db.models import Prefetch, QuerySet
+
+from .models import Account, AccountTeamMember, ArrChange, Contact, Deal
+
+
+def account_list(*, user=None) -> QuerySet[Account]:
+    """Live (not merged) accounts with what a list shows: tier, partner, primary domain,
+    current ARR and the team."""
+    return (
+        Account.objects.active()
+        .select_related("tier", "partner", "parent")
+        .with_primary_domain()
+        .with_arr()
+        .prefetch_related(
+            Prefetch("team", queryset=AccountTeamMember.objects.select_related("user"))
+        )
+    )
+
+
+def account_get(*, pk: int) -> Account:
+    return account_list().get(pk=pk)
+
+
+def account_resolve_merged(account: Account) -> Account:
+    """Follow `merged_into` to the surviving account."""
+    seen = {account.pk}
+    while account.merged_into_id is not None and account.merged_into_id not in seen:
+        seen.add(account.merged_into_id)
+        account = Account.objects.get(pk=account.merged_into_id)
+    return account
+
+
+def contact_list() -> QuerySet[Contact]:
+    return Contact.objects.select_related("account")
+
+
+def deal_list() -> QuerySet[Deal]:
+    return Deal.objects.select_related("account", "partner")
+
+
+def arr_history(*, account: Account) -> QuerySet[ArrChange]:
+    return ArrChange.objects.filter(account=account).order_by("effective_date")

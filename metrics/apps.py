@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MetricsConfig(AppConfig):
+    """Measurement: feature catalog, scores, snapshots, revenue metrics, scoreboards."""
+
+    name = "metrics"
