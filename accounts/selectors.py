@@ -5,12 +5,12 @@ from django.db.models import Prefetch, QuerySet
 from .models import Account, AccountTeamMember, ArrChange, Contact, Deal
 
 
-def account_list(*, user=None) -> QuerySet[Account]:
+def account_list(*, user=None, include_merged: bool = False) -> QuerySet[Account]:
     """Live (not merged) accounts with what a list shows: tier, partner, primary domain,
-    current ARR and the team."""
+    current ARR and the team. `include_merged` keeps merged accounts (fetching one by id)."""
+    accounts = Account.objects.all() if include_merged else Account.objects.active()
     return (
-        Account.objects.active()
-        .select_related("tier", "partner", "parent")
+        accounts.select_related("tier", "partner", "parent")
         .with_primary_domain()
         .with_arr()
         .prefetch_related(
