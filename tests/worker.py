@@ -33,7 +33,7 @@ def running_worker():
         "DJANGO_DEBUG": "true",
         "ABX_Q_WORKERS": "1",
     }
-    process = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
+    process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
         env=env,
