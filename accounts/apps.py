@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
 
     name = "accounts"
     verbose_name = "Account graph"
+
+    def ready(self):
+        from . import identity_admin  # noqa: F401

@@ -110,3 +110,16 @@ class AccountEventKind(models.TextChoices):
     OWNER_CHANGED = "owner_changed", "Owner changed"
     PARENT_CHANGED = "parent_changed", "Parent changed"
     MERGED = "merged", "Merged"
+
+
+class IdentityMethod(models.TextChoices):
+    """The steps of identity resolution (DESIGN §3), which are also the match methods."""
+
+    ACCOUNT_ID = "account_id", "Account id"
+    IDENTIFIER = "identifier", "External identifier"
+    CONTACT_EMAIL = "contact_email", "Known contact email"
+    EMAIL_DOMAIN = "email_domain", "Email domain"
+    DOMAIN = "domain", "Domain or URL"
+    IP = "ip", "IP range"
+    NAME = "name", "Fuzzy company name"
+    UNMATCHED = "unmatched", "Unmatched"

@@ -15,6 +15,7 @@ from .choices import (
     DealStatus,
     Department,
     IdentifierSystem,
+    IdentityMethod,
     PartnerInfluence,
     PartnerKind,
     Seniority,
@@ -523,3 +524,45 @@ class AccountEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.old_value} -> {self.new_value}"
+
+
+class IdentityStep(models.Model):
+    """One step of identity resolution: its place in the order, on/off, fuzzy settings.
+
+    RevOps reorders, disables and tunes the steps in the admin; resolution reads them
+    once per batch. `unmatched` marks the end: steps placed after it do not run.
+    """
+
+    key = models.CharField(max_length=20, choices=IdentityMethod.choices, unique=True)
+    position = models.PositiveSmallIntegerField(help_text="Steps run in this order.")
+    enabled = models.BooleanField(default=True)
+    threshold = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Fuzzy name step: the lowest score (0-100) that can match.",
+    )
+    margin = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Fuzzy name step: how far the best candidate must beat the next one.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(threshold__isnull=True) | models.Q(threshold__lte=100),
+                name="%(app_label)s_%(class)s_threshold_max_100",
+                violation_error_message="Scores run from 0 to 100.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(margin__isnull=True) | models.Q(margin__lte=100),
+                name="%(app_label)s_%(class)s_margin_max_100",
+                violation_error_message="Scores run from 0 to 100.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_key_display()
