@@ -7,3 +7,7 @@ class CommonConfig(AppConfig):
     name = "abx_site.common"
     label = "common"
     verbose_name = "API access"
+
+    def ready(self):
+        # Registers the API key scheme with drf-spectacular.
+        from .api import schema  # noqa: F401

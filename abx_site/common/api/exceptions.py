@@ -28,7 +28,7 @@ def exception_handler(exc, context):
 def _django_errors(exc: DjangoValidationError):
     if hasattr(exc, "error_dict"):
         return {
-            ("non_field_errors" if field == "__all__" else field): [str(m) for m in errs.messages]
-            for field, errs in exc.error_dict.items()
+            ("non_field_errors" if field == "__all__" else field): [str(m) for m in messages]
+            for field, messages in exc.message_dict.items()
         }
     return {"non_field_errors": exc.messages}

@@ -43,3 +43,17 @@ def required_scope(request, view) -> str | None:
     if request.method in permissions.SAFE_METHODS:
         return getattr(view, "read_scope", None)
     return getattr(view, "write_scope", None)
+
+
+class StaffOrAnyApiKey(permissions.BasePermission):
+    """The OpenAPI schema and docs: any valid API key, or a logged-in staff member.
+
+    The schema shows no data, but it maps the whole surface, so strangers do not get it;
+    whoever may call some endpoint may read how all of them work.
+    """
+
+    def has_permission(self, request, view):
+        if isinstance(request.auth, ApiKey):
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.is_staff)
