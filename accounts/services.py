@@ -1,6 +1,7 @@
 """Writes to the account graph. Every path (admin, API, imports, tasks) comes through here."""
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -297,6 +298,47 @@ def apply_persona(contact: Contact, rules) -> bool:
             contact.department = contact.department or rule.department
             return True
     return False
+
+
+def contacts_get_or_create_bulk(*, people: Iterable[Mapping]) -> dict[str, int]:
+    """Contact ids by email for people seen at accounts (signals, imports), creating the
+    ones not yet known with persona rules applied.
+
+    Each person is a mapping with `account_id`, `email` and optionally `name`, `title`
+    and `seen_at`. A known email keeps its contact and account; among new ones the first
+    mention wins. A constant number of queries for any number of people; concurrent
+    callers creating the same email end with one contact.
+    """
+    wanted: dict[str, Mapping] = {}
+    for person in people:
+        email = (person.get("email") or "").strip().lower()
+        if email and email not in wanted:
+            wanted[email] = person
+    if not wanted:
+        return {}
+    ids = dict(Contact.objects.filter(email__in=wanted).values_list("email", "pk"))
+    missing = [email for email in wanted if email not in ids]
+    if not missing:
+        return ids
+    rules = persona_rules_active()
+    now = timezone.now()
+    new = []
+    for email in missing:
+        person = wanted[email]
+        contact = Contact(
+            account_id=person["account_id"],
+            email=email,
+            name=(person.get("name") or "")[:200],
+            title=(person.get("title") or "")[:200],
+            first_seen_at=person.get("seen_at") or now,
+            last_engaged_at=person.get("seen_at") or now,
+        )
+        apply_persona(contact, rules)
+        new.append(contact)
+    with transaction.atomic():
+        Contact.objects.bulk_create(new, ignore_conflicts=True)
+    ids.update(Contact.objects.filter(email__in=missing).values_list("email", "pk"))
+    return ids
 
 
 PERSONA_CHUNK = 2_000

@@ -1,0 +1,153 @@
+import base64
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.choices import IdentityMethod
+from accounts.models import Account, Contact
+
+from .choices import Aggregation, SignalCategory, SourceKind
+
+VALUE = {"max_digits": 20, "decimal_places": 6}
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+class Source(models.Model):
+    """An integration that sends signals: website, intent, CRM, product analytics, ..."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True, help_text="Used in API items and URLs.")
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    webhook_secret = models.CharField(
+        max_length=100,
+        default=new_webhook_secret,
+        help_text="Signs this source's webhooks (Standard Webhooks, HMAC-SHA256).",
+    )
+    active = models.BooleanField(
+        default=True, help_text="An inactive source's signals are refused."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class SignalType(models.Model):
+    """What a signal says happened (`web.visit`, `product.active_users`, ...)."""
+
+    key = models.CharField(max_length=100, unique=True, help_text="e.g. web.visit")
+    name = models.CharField(max_length=100)
+    category = models.CharField(max_length=20, choices=SignalCategory.choices)
+    aggregation = models.CharField(
+        max_length=10, choices=Aggregation.choices, default=Aggregation.COUNTER
+    )
+    default_weight = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=1,
+        help_text="Points per signal an engagement score gives unless its model says otherwise.",
+    )
+    unit = models.CharField(max_length=30, blank=True, help_text="What `value` counts, if any.")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self):
+        return self.key
+
+
+class Signal(models.Model):
+    """One thing that happened at an account (or, while unmatched, at an unknown one)."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="signals")
+    type = models.ForeignKey(SignalType, on_delete=models.PROTECT, related_name="signals")
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="signals"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals"
+    )
+    value = models.DecimalField(**VALUE, null=True, blank=True)
+    topic = models.CharField(max_length=200, blank=True, help_text="Intent topic, page or feature.")
+    attributes = models.JSONField(default=dict, blank=True)
+    external_id = models.CharField(
+        max_length=255, help_text="The sender's id for this signal: re-sending it is safe."
+    )
+    hints = models.JSONField(default=dict, blank=True, help_text="The identity hints as received.")
+    match_method = models.CharField(
+        max_length=20, choices=IdentityMethod.choices, default=IdentityMethod.UNMATCHED
+    )
+    match_confidence = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                name="%(app_label)s_%(class)s_unique_per_source",
+                violation_error_message="This source already sent a signal with this id.",
+            ),
+        ]
+        indexes = [
+            # The account timeline and per-account windows that rollups cannot answer
+            # (distinct contacts over 30 days, topics).
+            models.Index(fields=["account", "occurred_at"], name="signals_signal_acct_time"),
+            # Signals of one type in a period (features, rollup rebuilds).
+            models.Index(fields=["type", "occurred_at"], name="signals_signal_type_time"),
+            # The review queue: unmatched signals, oldest first.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(account__isnull=True),
+                name="signals_signal_unmatched",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.type_id} {self.external_id}"
+
+
+class AccountSignalDaily(models.Model):
+    """Per account, signal type and UTC day of `occurred_at`: what the signals add up to.
+
+    Recomputed from the signals table for every (account, type, day) a write touches.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signal_days")
+    type = models.ForeignKey(SignalType, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+    value_sum = models.DecimalField(max_digits=26, decimal_places=6, default=0)
+    last_value = models.DecimalField(
+        **VALUE, null=True, blank=True, help_text="The day's latest value (gauges)."
+    )
+    distinct_contacts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "daily signal rollup"
+        ordering = ["-day", "account", "type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "type", "day"],
+                name="%(app_label)s_%(class)s_one_per_day",
+            ),
+        ]
+        indexes = [
+            # Scores and rules: one account's days across every type in a window.
+            models.Index(fields=["account", "day"], name="signals_daily_acct_day"),
+            # Scoreboards and evaluation: every account's days in a window.
+            models.Index(fields=["day", "type"], name="signals_daily_day_type"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.type_id} {self.day}: {self.count}"
