@@ -131,7 +131,15 @@ class ServiceResource(resources.ModelResource):
         raise NotImplementedError
 
 
-class TierResource(resources.ModelResource):
+class NamedResource(resources.ModelResource):
+    """A record keyed by its unique name, matched as people type it (any case)."""
+
+    def get_instance(self, instance_loader, row):
+        name = (row.get("name") or "").strip()
+        return self._meta.model.objects.filter(name__iexact=name).first() if name else None
+
+
+class TierResource(NamedResource):
     required_roles = fields.Field(
         attribute="required_roles", column_name="required_roles", widget=ListWidget()
     )
@@ -145,7 +153,7 @@ class TierResource(resources.ModelResource):
         report_skipped = False
 
 
-class PartnerResource(resources.ModelResource):
+class PartnerResource(NamedResource):
     class Meta:
         model = Partner
         fields = ["name", "kind", "website"]
@@ -155,7 +163,7 @@ class PartnerResource(resources.ModelResource):
         report_skipped = False
 
 
-class PersonaRuleResource(resources.ModelResource):
+class PersonaRuleResource(NamedResource):
     class Meta:
         model = PersonaRule
         fields = [

@@ -558,6 +558,90 @@ def test_arr_import_refuses_negative_arr(admin_client_):
     assert not ArrChange.objects.exists()
 
 
+def export_csv(client, model):
+    page = client.get(url(model, "export"))
+    form = page.context["form"]
+    data = {name: "on" for name, field in form.fields.items() if field.initial is True}
+    formats = admin.site._registry[model].get_export_formats()
+    data["format"] = next(str(i) for i, f in enumerate(formats) if f().get_title() == "csv")
+    data["resource"] = "0"
+    response = client.post(url(model, "export"), data)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_contact_export_names_accounts_by_natural_key_and_reimports_unchanged(admin_client_):
+    # given contacts on an account with a primary domain and one known by name only
+    acme = AccountDomainFactory(domain="acme.com").account
+    ContactFactory(account=acme, email="ann@acme.com", title="CTO")
+    ContactFactory(account=AccountFactory(name="Globex"), email="cy@globex.com")
+
+    # when they are exported
+    text = export_csv(admin_client_, Contact)
+
+    # then each row names its account by primary domain, else by name
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("email,account,")
+    assert lines[1].startswith("ann@acme.com,acme.com,")
+    assert lines[2].startswith("cy@globex.com,Globex,")
+
+    # and importing the same file finds every contact again: nothing new
+    checked = upload(admin_client_, Contact, text)
+    result = checked.context["result"]
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert result.totals["new"] == 0
+    assert Contact.objects.count() == 2
+
+
+def confirm_upload(client, model, text):
+    checked = upload(client, model, text)
+    confirm = checked.context.get("confirm_form")
+    assert confirm is not None, errors_in(checked)
+    response = client.post(url(model, "process_import"), confirm.initial)
+    assert response.status_code == 302
+
+
+def test_deal_import_names_account_and_partner(admin_client_):
+    acme = AccountFactory(name="Acme")
+    northwind = PartnerFactory(name="Northwind")
+    DealFactory(account=acme, external_id="OPP-1", name="Old name")
+
+    confirm_upload(
+        admin_client_,
+        Deal,
+        "external_id,account,name,kind,amount,created_date,partner_influence,partner\n"
+        "OPP-1,Acme,Renewal 2026,renewal,5000,2026-03-01,sourced,northwind\n"
+        ",acme,Pilot,new_business,900,2026-03-02,none,\n",
+    )
+
+    renewal = Deal.objects.get(external_id="OPP-1")
+    assert (renewal.name, renewal.partner, renewal.amount) == (
+        "Renewal 2026",
+        northwind,
+        Decimal("5000"),
+    )
+    pilot = Deal.objects.get(name="Pilot")
+    assert (pilot.account, pilot.external_id, pilot.partner) == (acme, None, None)
+
+
+def test_tier_import_by_name_updates_and_keeps_history(admin_client_):
+    tier = TierFactory(name="Strategic", rank=1)
+
+    confirm_upload(
+        admin_client_,
+        Tier,
+        "name,rank,treatment,required_roles\n"
+        'strategic,1,one_to_one,"economic_buyer,champion"\n'
+        "Scale,3,one_to_many,\n",
+    )
+
+    tier.refresh_from_db()
+    assert tier.treatment == "one_to_one"
+    assert tier.required_roles == [BuyingRole.ECONOMIC_BUYER, BuyingRole.CHAMPION]
+    assert tier.history.count() == 2
+    assert Tier.objects.get(name="Scale").rank == 3
+
+
 def test_viewers_cannot_import(client):
     viewer = UserFactory(username="viewer")
     viewer.groups.add(Group.objects.get(name="Viewer"))
