@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 api_v1 = [
+    path("", include("signals.api.urls")),
     path("", include("accounts.api.urls")),
 ]
 

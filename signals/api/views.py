@@ -1,0 +1,118 @@
+import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, generics, pagination, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from abx_site.common.models import ApiKey
+from abx_site.common.scopes import Scope
+from accounts.identity import resolve
+from accounts.models import Account
+from accounts.selectors import account_list
+
+from ..models import Signal
+from ..selectors import signal_list
+from ..services import MAX_ITEMS, signals_ingest
+from .serializers import (
+    IngestRequestSerializer,
+    IngestResultSerializer,
+    ResolutionSerializer,
+    ResolveQuerySerializer,
+    SignalSerializer,
+)
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is too large."
+    default_code = "too_large"
+
+
+class SignalCursorPagination(pagination.CursorPagination):
+    """Signals grow without end: a cursor stays fast and stable at any depth."""
+
+    ordering = ("-occurred_at", "-id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1_000
+
+
+class SignalFilter(django_filters.FilterSet):
+    source = django_filters.CharFilter(field_name="source__slug")
+    type = django_filters.CharFilter(field_name="type__key")
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    matched = django_filters.BooleanFilter(field_name="account", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Signal
+        fields = ["account", "source", "type", "match_method"]
+
+
+class SignalListCreateView(generics.ListAPIView):
+    """GET: signals, newest first (cursor-paginated). POST: ingest a batch (DESIGN §4)."""
+
+    queryset = signal_list()
+    serializer_class = SignalSerializer
+    pagination_class = SignalCursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SignalFilter
+    read_scope = Scope.SIGNALS_READ
+    write_scope = Scope.SIGNALS_WRITE
+
+    @extend_schema(request=IngestRequestSerializer, responses=IngestResultSerializer)
+    def post(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_BODY_BYTES:
+            raise PayloadTooLarge(
+                f"The body is {length:,} bytes; a batch may be at most {MAX_BODY_BYTES:,} "
+                "bytes. Send smaller batches."
+            )
+        body = request.data
+        if not isinstance(body, dict) or not isinstance(body.get("signals"), list):
+            raise exceptions.ValidationError(
+                {"signals": ['Send a JSON object: {"signals": [ ...items... ]}.']}
+            )
+        unknown = sorted(set(body) - {"signals"})
+        if unknown:
+            raise exceptions.ValidationError({key: ["Unknown field."] for key in unknown})
+        items = body["signals"]
+        if len(items) > MAX_ITEMS:
+            raise PayloadTooLarge(
+                f"A batch holds at most {MAX_ITEMS:,} signals; this one has {len(items):,}."
+            )
+        key_source = request.auth.source if isinstance(request.auth, ApiKey) else None
+        result = signals_ingest(items=items, key_source=key_source or None)
+        return Response(result.as_dict(), status=status.HTTP_200_OK)
+
+
+class AccountResolveView(APIView):
+    """Which account do these hints belong to? The identity service, as an endpoint."""
+
+    queryset = Account.objects.none()
+    read_scope = Scope.ACCOUNTS_READ
+
+    @extend_schema(parameters=[ResolveQuerySerializer], responses=ResolutionSerializer)
+    def get(self, request):
+        query = ResolveQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        hints = dict(query.validated_data)
+        if "system" in hints:
+            hints["identifier"] = (hints.pop("system"), hints.pop("external_id"))
+        resolution = resolve(hints)
+        account = None
+        if resolution.account_id is not None:
+            account = account_list().filter(pk=resolution.account_id).first()
+        data = {
+            "account": account,
+            "method": resolution.method,
+            "confidence": resolution.confidence,
+            "candidates": resolution.candidates,
+        }
+        return Response(ResolutionSerializer(data).data)
