@@ -627,8 +627,8 @@ class DemoBuilder:
 
         for spec in specs:
             event(spec, AccountEventKind.CREATED, spec.created_on, new=spec.name)
-            event(spec, AccountEventKind.TIER_CHANGED, spec.created_on,
-                  new=self.tiers[spec.tier].name)  # fmt: skip
+            tier = self.tiers[spec.tier].name
+            event(spec, AccountEventKind.TIER_CHANGED, spec.created_on, new=tier)
             reached = FUNNEL.index(spec.stage)
             if reached == 0:
                 continue
@@ -643,12 +643,11 @@ class DemoBuilder:
             for step in range(1, min(reached, 2) + 1):
                 day = spec.created_on + timedelta(days=cuts[step - 1])
                 event(spec, AccountEventKind.STAGE_CHANGED, day, FUNNEL[step - 1], FUNNEL[step])
+            changed = AccountEventKind.STAGE_CHANGED
             if customer_on:
-                event(spec, AccountEventKind.STAGE_CHANGED, customer_on,
-                      Stage.OPPORTUNITY, Stage.CUSTOMER)  # fmt: skip
+                event(spec, changed, customer_on, Stage.OPPORTUNITY, Stage.CUSTOMER)
             if spec.churn_month is not None:
-                event(spec, AccountEventKind.STAGE_CHANGED,
-                      month_start(self.window_start, spec.churn_month),
-                      Stage.CUSTOMER, Stage.CHURNED)  # fmt: skip
+                churned_on = month_start(self.window_start, spec.churn_month)
+                event(spec, changed, churned_on, Stage.CUSTOMER, Stage.CHURNED)
         AccountEvent.objects.bulk_create(rows)
         self.counts["events"] = len(rows)
