@@ -76,6 +76,10 @@ def test_scopes_can_be_changed_and_a_key_revoked(admin_client_):
     key.refresh_from_db()
     assert key.revoked
     assert sorted(key.scopes) == [Scope.SCOREBOARDS_READ, Scope.TASKS_READ]
+    # A revoked key stays revoked: its name, expiry and revocation are read-only now.
+    page = admin_client_.get(reverse("admin:common_apikey_change", args=[key.pk]))
+    assert page.status_code == 200
+    assert "revoked" in page.context["adminform"].readonly_fields
 
 
 def test_api_key_changelist_queries(admin_client_, django_assert_num_queries):
