@@ -1007,9 +1007,17 @@ def test_schema_is_served_to_any_valid_key(api_client, api_key_for):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/"])
-def test_schema_and_docs_are_not_public(api_client, url):
-    assert api_client.get(url).status_code == 401
+def test_schema_is_not_public(api_client):
+    assert api_client.get("/api/schema/").status_code == 401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/api/docs/", "/api/redoc/"])
+def test_docs_send_visitors_to_log_in(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
 
 
 @pytest.mark.django_db
