@@ -11,12 +11,17 @@ so the builder itself normalises what those would: lower-case emails, registrabl
 domains, IP range bounds. Persona rules then fill buying roles in one set-based pass,
 exactly as they do for imported contacts.
 
-Later parts of the product (signals, scores, playbooks, tasks) add their own phases to
-`DemoBuilder.build()`.
+Higher apps (signals, metrics, playbooks) add their own data after the account graph:
+each registers a phase with `register_phase` in its `AppConfig.ready()`, so this lower
+app never imports them. Phases run in registration order, which follows
+INSTALLED_APPS, so the signals exist before the scores that read them.
 """
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
+
+from django.utils import timezone
 
 from .builder import DemoBuilder
 from .data import DEMO_PASSWORD, DEMO_USERNAME, HISTORY_MONTHS, MIN_ACCOUNTS
@@ -27,10 +32,26 @@ __all__ = [
     "HISTORY_MONTHS",
     "MIN_ACCOUNTS",
     "DemoBuilder",
+    "register_phase",
     "seed",
 ]
+
+# A phase takes keyword arguments `seed` and `today` and returns what it created, by kind.
+DemoPhase = Callable[..., Counter]
+PHASES: list[DemoPhase] = []
+
+
+def register_phase(phase: DemoPhase) -> DemoPhase:
+    """Add a phase that runs after the account graph is loaded (idempotent per function)."""
+    if phase not in PHASES:
+        PHASES.append(phase)
+    return phase
 
 
 def seed(*, seed: int = 42, accounts: int = 300, today: date | None = None) -> Counter:
     """Load the demo data set; returns what was created, by kind."""
-    return DemoBuilder(seed=seed, accounts=accounts, today=today).build()
+    today = today or timezone.localdate()
+    counts = DemoBuilder(seed=seed, accounts=accounts, today=today).build()
+    for phase in PHASES:
+        counts.update(phase(seed=seed, today=today))
+    return counts

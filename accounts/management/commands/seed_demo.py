@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: load the demo data set (see accounts/demo.py for what it holds)."""
+"""`manage.py seed_demo`: load the demo data set (see accounts/demo/ for what it holds)."""
 
 import time
 
