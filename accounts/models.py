@@ -306,6 +306,8 @@ class Contact(models.Model):
                 fields=["email"],
                 name="%(app_label)s_%(class)s_unique_email",
                 violation_error_message="A contact with this email already exists.",
+                # "unique" files the error under the email field, not the whole form.
+                violation_error_code="unique",
             ),
             models.CheckConstraint(
                 condition=models.Q(email=Lower("email")),

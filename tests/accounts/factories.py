@@ -80,6 +80,7 @@ class AccountIdentifierFactory(factory.django.DjangoModelFactory):
 class IpRangeFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = IpRange
+        skip_postgeneration_save = True
 
     account = factory.SubFactory(AccountFactory)
     network = factory.Sequence(lambda n: f"10.{n // 256 % 256}.{n % 256}.0/24")

@@ -311,7 +311,7 @@ def test_contact_create_refuses_a_duplicate_email_in_any_case():
     with pytest.raises(ValidationError) as caught:
         services.contact_create(account=AccountFactory(), email="JANE@acme.com")
 
-    assert "A contact with this email already exists." in caught.value.messages
+    assert caught.value.message_dict["email"] == ["A contact with this email already exists."]
     assert Contact.objects.count() == 1
 
 
