@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AccountSignalDaily, Signal, SignalType, Source
+from .models import AccountSignalDaily, Signal, SignalType, Source, WebhookReceipt
 
 
 @admin.register(Source)
@@ -80,6 +80,24 @@ class AccountSignalDailyAdmin(admin.ModelAdmin):
     list_select_related = ("account", "type")
     search_fields = ("account__name",)
     date_hierarchy = "day"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookReceipt)
+class WebhookReceiptAdmin(admin.ModelAdmin):
+    """Which webhook deliveries were taken in: a log, written by the webhook endpoint only."""
+
+    list_display = ("received_at", "source", "webhook_id", "items")
+    list_filter = ("source",)
+    list_select_related = ("source",)
+    search_fields = ("webhook_id",)
+    date_hierarchy = "received_at"
     show_full_result_count = False
 
     def has_add_permission(self, request):

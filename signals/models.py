@@ -151,3 +151,33 @@ class AccountSignalDaily(models.Model):
 
     def __str__(self):
         return f"{self.account_id} {self.type_id} {self.day}: {self.count}"
+
+
+class WebhookReceipt(models.Model):
+    """A webhook delivery already taken in: a replayed `webhook-id` stores nothing again.
+
+    Senders retry the same message (same id, new timestamp and signature) until they get
+    a 2xx, for up to a few days; receipts are kept `WEBHOOK_RECEIPT_DAYS` and then purged.
+    """
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="webhook_receipts")
+    webhook_id = models.CharField(max_length=255)
+    received_at = models.DateTimeField(default=timezone.now)
+    items = models.PositiveIntegerField(default=0, help_text="How many items the body held.")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "webhook_id"],
+                name="%(app_label)s_%(class)s_once_per_source",
+                violation_error_message="This webhook was already received.",
+            ),
+        ]
+        indexes = [
+            # The purge of old receipts.
+            models.Index(fields=["received_at"], name="signals_receipt_received"),
+        ]
+
+    def __str__(self):
+        return f"{self.source_id} {self.webhook_id}"

@@ -87,13 +87,19 @@ class _Valid:
     contact: dict | None
 
 
-def signals_ingest(*, items: Sequence, key_source: str | None = None) -> IngestResult:
+KEY_SOURCE_REFUSAL = "This API key may only send signals for the source '{source}'."
+
+
+def signals_ingest(
+    *, items: Sequence, key_source: str | None = None, refusal: str = KEY_SOURCE_REFUSAL
+) -> IngestResult:
     """Validate, de-duplicate, resolve and store a batch of signal items (DESIGN §4).
 
     Invalid items are reported by index with field errors and never stop their valid
     neighbours. A `(source, external_id)` already stored, or seen earlier in the same
     batch, is a duplicate: the first one stands. `key_source` is the slug of the source
-    an API key is bound to; items for other sources are refused.
+    an API key is bound to (or the webhook's source); items for other sources are
+    refused with `refusal`.
     """
     result = IngestResult()
     now = timezone.now()
@@ -102,7 +108,7 @@ def signals_ingest(*, items: Sequence, key_source: str | None = None) -> IngestR
     valid: list[_Valid] = []
     for index, item in enumerate(items):
         errors: dict[str, list[str]] = {}
-        parsed = _validate(item, index, errors, sources, types, now, key_source)
+        parsed = _validate(item, index, errors, sources, types, now, key_source, refusal)
         if errors:
             result.rejected.append({"index": index, "errors": errors})
         else:
@@ -136,7 +142,7 @@ def signals_ingest(*, items: Sequence, key_source: str | None = None) -> IngestR
 # Validation ---------------------------------------------------------------------------
 
 
-def _validate(item, index, errors, sources, types, now, key_source) -> _Valid | None:
+def _validate(item, index, errors, sources, types, now, key_source, refusal) -> _Valid | None:
     def error(name, message):
         errors.setdefault(name, []).append(message)
 
@@ -154,7 +160,7 @@ def _validate(item, index, errors, sources, types, now, key_source) -> _Valid | 
         if not source.active:
             error("source", f"The source '{source.slug}' is inactive.")
         if key_source and source.slug != key_source:
-            error("source", f"This API key may only send signals for the source '{key_source}'.")
+            error("source", refusal.format(source=key_source))
     signal_type = _lookup(item.get("type"), types, "type", error)
     occurred_at = _occurred_at(item.get("occurred_at"), now, error)
     external_id = item.get("external_id")

@@ -51,6 +51,18 @@ class IngestResultSerializer(serializers.Serializer):
     rejected = RejectedItemSerializer(many=True)
 
 
+class WebhookRequestSerializer(serializers.Serializer):
+    """Documents the body: `{"signals": [...]}`; one item or a bare list are taken too."""
+
+    signals = serializers.ListField(child=serializers.DictField(), max_length=5_000)
+
+
+class WebhookResultSerializer(IngestResultSerializer):
+    replayed = serializers.BooleanField(
+        help_text="True when this webhook-id was already received: nothing was stored again."
+    )
+
+
 class ResolveQuerySerializer(serializers.Serializer):
     account_id = serializers.IntegerField(required=False)
     system = serializers.CharField(required=False)
