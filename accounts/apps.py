@@ -9,3 +9,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from . import identity_admin  # noqa: F401
+        from .web import panels
+
+        panels.register()

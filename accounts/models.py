@@ -166,6 +166,12 @@ class Account(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        # The account page; the admin shows it as "View on site".
+        from django.urls import reverse
+
+        return reverse("pages:account-detail", args=[self.pk])
+
     def clean(self):
         if self.country:
             self.country = self.country.upper()

@@ -123,7 +123,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-LOGIN_URL = "admin:login"
+# The staff pages' own login; the admin keeps its login page too.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "pages:account-list"
 
 EMAIL_CONFIG = env.email_url("DJANGO_EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -1,0 +1,67 @@
+"""Chart tags: `{% load charts %}` then `{% sparkline values label %}`, `{% line_chart %}`,
+`{% bar_chart %}`, `{% stacked_band_bar %}`. Geometry comes from `accounts.web.charts`;
+every chart has a <title>, a <desc>, role="img" and a data table as its text alternative.
+"""
+
+import itertools
+
+from django import template
+
+from accounts.web import charts
+
+register = template.Library()
+
+_ids = itertools.count(1)
+
+
+def _chart_id(prefix: str) -> str:
+    # Unique within a page, so aria-labelledby never points at another chart's title.
+    return f"{prefix}-{next(_ids)}"
+
+
+@register.inclusion_tag("components/sparkline.html")
+def sparkline(values, label, width=120, height=28):
+    """A tiny trend line. `label` says what it is ("Health, last 30 days")."""
+    values = list(values)
+    present = [v for v in values if v is not None]
+    summary = (
+        f"{label}: from {charts.compact_number(present[0])} to "
+        f"{charts.compact_number(present[-1])}, low {charts.compact_number(min(present))}, "
+        f"high {charts.compact_number(max(present))}"
+        if present
+        else f"{label}: no data"
+    )
+    return {"g": charts.sparkline(values, width=width, height=height), "summary": summary}
+
+
+@register.inclusion_tag("components/line_chart.html")
+def line_chart(points, title, desc="", width=640, height=200):
+    """`points`: [(label, value or None), ...] in order."""
+    points = list(points)
+    return {
+        "g": charts.line_chart(points, width=width, height=height),
+        "title": title,
+        "desc": desc,
+        "id": _chart_id("line"),
+    }
+
+
+@register.inclusion_tag("components/bar_chart.html")
+def bar_chart(items, title, desc="", width=640, height=180):
+    """`items`: [(label, value), ...]."""
+    items = list(items)
+    return {
+        "g": charts.bar_chart(items, width=width, height=height),
+        "title": title,
+        "desc": desc,
+        "id": _chart_id("bar"),
+    }
+
+
+@register.inclusion_tag("components/stacked_band_bar.html")
+def stacked_band_bar(segments, title, width=240, height=14):
+    """`segments`: [(label, value, css class), ...]; the legend names every segment
+    with its count and share, so colour is never the only carrier of meaning."""
+    g = charts.stacked_bar(list(segments), width=width, height=height)
+    parts = ", ".join(f"{s['label']} {s['value']} ({s['percent']}%)" for s in g["segments"])
+    return {"g": g, "title": title, "summary": f"{title}: {parts}" if parts else title}
