@@ -82,6 +82,7 @@ def _timeline(account, request):
     if not request.htmx:
         # The weekly chart is not part of an htmx "more" fragment: skip its query there.
         context["weeks"] = weekly_counts(account=account)
+        context["weeks_total"] = sum(n for _, n in context["weeks"])
     return context
 
 

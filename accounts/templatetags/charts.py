@@ -35,7 +35,7 @@ def sparkline(values, label, width=120, height=28):
 
 
 @register.inclusion_tag("components/line_chart.html")
-def line_chart(points, title, desc="", width=640, height=200):
+def line_chart(points, title, desc="", width=900, height=220):
     """`points`: [(label, value or None), ...] in order."""
     points = list(points)
     return {
@@ -47,7 +47,7 @@ def line_chart(points, title, desc="", width=640, height=200):
 
 
 @register.inclusion_tag("components/bar_chart.html")
-def bar_chart(items, title, desc="", width=640, height=180):
+def bar_chart(items, title, desc="", width=900, height=160):
     """`items`: [(label, value), ...]."""
     items = list(items)
     return {
@@ -59,9 +59,11 @@ def bar_chart(items, title, desc="", width=640, height=180):
 
 
 @register.inclusion_tag("components/stacked_band_bar.html")
-def stacked_band_bar(segments, title, width=240, height=14):
+def stacked_band_bar(segments, title, width=240, height=14, legend=True):
     """`segments`: [(label, value, css class), ...]; the legend names every segment
-    with its count and share, so colour is never the only carrier of meaning."""
+    with its count and share, so colour is never the only carrier of meaning. Turn the
+    legend off only where the same figures stand beside the bar (a table row)."""
     g = charts.stacked_bar(list(segments), width=width, height=height)
     parts = ", ".join(f"{s['label']} {s['value']} ({s['percent']}%)" for s in g["segments"])
-    return {"g": g, "title": title, "summary": f"{title}: {parts}" if parts else title}
+    summary = f"{title}: {parts}" if parts else title
+    return {"g": g, "title": title, "summary": summary, "legend": legend}

@@ -89,9 +89,9 @@ def _axis(max_value: float, *, top: float, plot_height: float, fmt, ticks=4):
 def line_chart(
     points: Sequence[tuple[str, Number | None]],
     *,
-    width=640,
-    height=200,
-    margin=(12, 12, 28, 52),
+    width=900,
+    height=220,
+    margin=(12, 28, 28, 52),
     fmt: Callable[[Number], str] = compact_number,
     max_x_labels=7,
 ) -> dict:
@@ -140,9 +140,9 @@ def line_chart(
 def bar_chart(
     items: Sequence[tuple[str, Number]],
     *,
-    width=640,
-    height=180,
-    margin=(12, 12, 28, 52),
+    width=900,
+    height=160,
+    margin=(12, 28, 28, 52),
     fmt: Callable[[Number], str] = compact_number,
     gap=0.3,
     max_x_labels=12,
