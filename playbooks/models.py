@@ -309,3 +309,5 @@ class EvaluationRun(models.Model):
 
     def __str__(self):
         return f"Evaluation {self.started_at:%Y-%m-%d %H:%M}"
+
+from .models_execution import *  # noqa: E402,F403
