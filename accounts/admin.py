@@ -22,6 +22,7 @@ from . import selectors, services
 from .forms import AccountDomainInlineFormSet, TierForm
 from .models import (
     Account,
+    AccountAlias,
     AccountDomain,
     AccountEvent,
     AccountIdentifier,
@@ -93,6 +94,14 @@ class AccountIdentifierInline(admin.TabularInline):
     model = AccountIdentifier
     fields = ["system", "external_id"]
     extra = 0
+
+
+class AccountAliasInline(admin.TabularInline):
+    model = AccountAlias
+    fields = ["name", "normalised"]
+    readonly_fields = ["normalised"]
+    extra = 0
+    classes = ["collapse"]
 
 
 class AccountTeamMemberInline(admin.TabularInline):
@@ -181,6 +190,7 @@ class AccountAdmin(GuardedImportExportMixin, admin.ModelAdmin):
     inlines = [
         AccountDomainInline,
         AccountIdentifierInline,
+        AccountAliasInline,
         AccountTeamMemberInline,
         ContactInline,
         DealInline,
@@ -270,6 +280,7 @@ class AccountAdmin(GuardedImportExportMixin, admin.ModelAdmin):
         writers = {
             AccountDomain: self._save_domains,
             AccountIdentifier: self._save_identifiers,
+            AccountAlias: self._save_aliases,
             AccountTeamMember: self._save_team,
             Contact: self._save_contacts,
             Deal: self._save_deals,
@@ -307,6 +318,12 @@ class AccountAdmin(GuardedImportExportMixin, admin.ModelAdmin):
                 account=account, system=obj.system, external_id=obj.external_id
             )
             adopt(obj, saved)
+        for obj, _changed in formset.changed_objects:
+            obj.save()
+
+    def _save_aliases(self, request, account, formset):
+        for obj in formset.new_objects:
+            adopt(obj, services.account_alias_add(account=account, name=obj.name))
         for obj, _changed in formset.changed_objects:
             obj.save()
 
@@ -409,6 +426,27 @@ class AccountIdentifierAdmin(admin.ModelAdmin):
             account=obj.account, system=obj.system, external_id=obj.external_id
         )
         adopt(obj, saved)
+
+
+@admin.register(AccountAlias)
+class AccountAliasAdmin(admin.ModelAdmin):
+    """Other names accounts go by; resolution matches them exactly (review decisions add them)."""
+
+    list_display = ["name", "normalised", "account_link", "created_at"]
+    search_fields = ["name", "normalised", "account__name"]
+    list_select_related = ["account"]
+    autocomplete_fields = ["account"]
+    readonly_fields = ["normalised", "created_at"]
+
+    @admin.display(description="Account", ordering="account__name")
+    def account_link(self, obj):
+        return admin_link(obj.account)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()
+            return
+        adopt(obj, services.account_alias_add(account=obj.account, name=obj.name))
 
 
 @admin.register(IpRange)

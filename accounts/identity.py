@@ -22,6 +22,8 @@ Decisions worth knowing:
   candidate by the margin; candidates within the margin are separated by the hint's
   country, then by the number of contacts; what stays tied is ambiguous: no match, and
   the tied candidates are returned for a person to decide.
+- An account alias equal to the normalised name matches with full confidence before
+  any fuzzy comparison (reviewers add aliases from the review queue).
 - A merged account resolves to the account it was merged into (chains are followed).
 """
 
@@ -40,7 +42,15 @@ from rapidfuzz import fuzz, process
 from .choices import IdentityMethod
 from .domains import ip_key, registrable_domain
 from .freemail import is_freemail
-from .models import Account, AccountDomain, AccountIdentifier, Contact, IdentityStep, IpRange
+from .models import (
+    Account,
+    AccountAlias,
+    AccountDomain,
+    AccountIdentifier,
+    Contact,
+    IdentityStep,
+    IpRange,
+)
 
 DEFAULT_THRESHOLD = 90
 DEFAULT_MARGIN = 5
@@ -350,6 +360,19 @@ class IpRangeIndex:
 
 def _step_name(items: list[_Item], settings: StepSettings) -> None:
     named = [item for item in items if item.name]
+    if not named:
+        return
+    # An alias (a brand, an old name, a reviewer's decision) is an exact rule: it wins
+    # over any fuzzy score.
+    aliases = dict(
+        AccountAlias.objects.filter(normalised__in={item.name for item in named}).values_list(
+            "normalised", "account_id"
+        )
+    )
+    for item in named:
+        if item.name in aliases:
+            item.result = _exact(aliases[item.name], settings.key)
+    named = [item for item in named if item.name not in aliases]
     if not named:
         return
     fragments = {

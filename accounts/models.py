@@ -241,6 +241,36 @@ class AccountIdentifier(models.Model):
         return f"{self.system}:{self.external_id}"
 
 
+class AccountAlias(models.Model):
+    """Another name an account goes by (a brand, an old name, a reviewer's decision).
+
+    Identity resolution matches a company name equal to an alias, once both are
+    normalised (legal suffix, case, accents and punctuation removed), with full
+    confidence, before any fuzzy comparison.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=255, help_text="The name as written.")
+    normalised = models.CharField(
+        max_length=255, unique=True, editable=False, help_text="What resolution compares."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "account aliases"
+        ordering = ["normalised"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from .identity import clean_company_name
+
+        self.normalised = clean_company_name(self.name)
+        if not self.normalised:
+            raise ValidationError({"name": "Give a name with at least one letter or digit."})
+
+
 class IpRange(models.Model):
     """An IP range (IPv4 or IPv6) that belongs to an account (reverse-IP data).
 

@@ -13,6 +13,7 @@ from .choices import AccountEventKind, BuyingRole, TierSource
 from .domains import registrable_domain
 from .models import (
     Account,
+    AccountAlias,
     AccountDomain,
     AccountEvent,
     AccountIdentifier,
@@ -20,6 +21,7 @@ from .models import (
     ArrChange,
     Contact,
     Deal,
+    IpRange,
     PersonaRule,
 )
 
@@ -204,6 +206,22 @@ def account_identifier_add(*, account: Account, system: str, external_id: str) -
     identifier.full_clean()
     identifier.save()
     return identifier
+
+
+def account_alias_add(*, account: Account, name: str) -> AccountAlias:
+    """Let identity resolution match `name` (normalised) to the account exactly."""
+    alias = AccountAlias(account=account, name=(name or "").strip()[:255])
+    alias.full_clean()
+    alias.save()
+    return alias
+
+
+def ip_range_add(*, account: Account, network: str, provider: str = "") -> IpRange:
+    """Give an account an IP range (a CIDR network, a start-end range or one address)."""
+    ip_range = IpRange(account=account, network=network, provider=provider)
+    ip_range.full_clean()
+    ip_range.save()
+    return ip_range
 
 
 # Team ---------------------------------------------------------------------------------

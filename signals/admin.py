@@ -1,6 +1,24 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from .models import AccountSignalDaily, Signal, SignalType, Source, WebhookReceipt
+from accounts.models import Account
+
+from .choices import ReviewStatus
+from .models import (
+    AccountSignalDaily,
+    Signal,
+    SignalType,
+    Source,
+    UnmatchedIdentity,
+    WebhookReceipt,
+)
+from .review import review_assign, review_create_account, review_ignore, review_reopen
 
 
 @admin.register(Source)
@@ -105,3 +123,192 @@ class WebhookReceiptAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ReviewStatusFilter(admin.SimpleListFilter):
+    """The queue opens on what waits for a decision; decided entries are one click away."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [*ReviewStatus.choices, ("all", "All")]
+
+    def choices(self, changelist):
+        value = self.value() or ReviewStatus.OPEN
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or ReviewStatus.OPEN
+        if value == "all":
+            return queryset
+        return queryset.filter(status=value)
+
+
+class AssignForm(forms.Form):
+    account = forms.ModelChoiceField(
+        queryset=Account.objects.active(),
+        widget=AutocompleteSelect(UnmatchedIdentity._meta.get_field("account"), admin.site),
+        help_text="The identity becomes this account's for good (a domain, identifier, "
+        "alias or IP range), and its waiting signals are resolved again.",
+    )
+
+
+class CreateAccountForm(forms.Form):
+    name = forms.CharField(max_length=255, help_text="The new account's name.")
+
+
+@admin.register(UnmatchedIdentity)
+class UnmatchedIdentityAdmin(admin.ModelAdmin):
+    """The review queue: identities signals named that no account matched.
+
+    Counts are kept on each entry by ingestion, so the list stays fast however many
+    signals wait. Assign and create-account open a page each (a form); ignore is a bulk
+    action.
+    """
+
+    list_display = (
+        "label",
+        "kind",
+        "signal_count",
+        "first_seen",
+        "last_seen",
+        "candidate_list",
+        "status",
+        "account",
+        "decide",
+    )
+    list_filter = (ReviewStatusFilter, "kind")
+    list_select_related = ("account",)
+    search_fields = ("value", "label")
+    readonly_fields = (
+        "key",
+        "kind",
+        "value",
+        "label",
+        "status",
+        "signal_count",
+        "first_seen",
+        "last_seen",
+        "candidate_list",
+        "account",
+        "decided_by",
+        "decided_at",
+        "created_at",
+    )
+    fields = readonly_fields
+    actions = ["ignore", "reopen", "create_accounts"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        # Entries come from unmatched signals; decisions are made on the pages below.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting an ignored entry would silently put its identity back in the queue.
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/assign/",
+                self.admin_site.admin_view(self.assign_view),
+                name="signals_unmatchedidentity_assign",
+            ),
+            path(
+                "<int:pk>/create-account/",
+                self.admin_site.admin_view(self.create_account_view),
+                name="signals_unmatchedidentity_create_account",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Candidates")
+    def candidate_list(self, obj):
+        return ", ".join(
+            f"{c['name']} ({c['confidence']:.0%})" for c in obj.candidates if isinstance(c, dict)
+        )
+
+    @admin.display(description="Decide")
+    def decide(self, obj):
+        if obj.status != ReviewStatus.OPEN:
+            return ""
+        return format_html(
+            '<a href="{}">Assign…</a> · <a href="{}">Create account…</a>',
+            reverse("admin:signals_unmatchedidentity_assign", args=[obj.pk]),
+            reverse("admin:signals_unmatchedidentity_create_account", args=[obj.pk]),
+        )
+
+    @admin.action(description="Ignore: keep these identities out of the queue")
+    def ignore(self, request, queryset):
+        ignored = review_ignore(identities=queryset, actor=request.user)
+        self.message_user(request, f"{ignored} identit(ies) ignored.", messages.SUCCESS)
+
+    @admin.action(description="Reopen ignored identities")
+    def reopen(self, request, queryset):
+        reopened = review_reopen(identities=queryset)
+        self.message_user(request, f"{reopened} identit(ies) back in the queue.", messages.SUCCESS)
+
+    @admin.action(description="Create an account for each (named after the identity)")
+    def create_accounts(self, request, queryset):
+        created, failed = 0, []
+        for identity in queryset.filter(status=ReviewStatus.OPEN):
+            try:
+                review_create_account(identity=identity, actor=request.user)
+                created += 1
+            except ValidationError as exc:
+                failed.append(f"{identity.label}: {'; '.join(exc.messages)}")
+        self.message_user(request, f"{created} account(s) created.", messages.SUCCESS)
+        for message in failed:
+            self.message_user(request, message, messages.ERROR)
+
+    def assign_view(self, request, pk):
+        return self._decision_view(request, pk, AssignForm, "Assign to an account")
+
+    def create_account_view(self, request, pk):
+        return self._decision_view(request, pk, CreateAccountForm, "Create an account")
+
+    def _decision_view(self, request, pk, form_class, title):
+        identity = get_object_or_404(UnmatchedIdentity, pk=pk)
+        if not self.has_change_permission(request, identity):
+            raise PermissionDenied
+        initial = {"name": identity.label}
+        if identity.candidates:
+            initial["account"] = identity.candidates[0].get("id")
+        decided = identity.status != ReviewStatus.OPEN
+        form = form_class(request.POST or None, initial=initial)
+        if request.method == "POST" and not decided and form.is_valid():
+            try:
+                if form_class is AssignForm:
+                    account = form.cleaned_data["account"]
+                    review_assign(identity=identity, account=account, actor=request.user)
+                else:
+                    account = review_create_account(
+                        identity=identity, name=form.cleaned_data["name"], actor=request.user
+                    )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                self.message_user(
+                    request,
+                    f"{identity.label} now belongs to {account}; its {identity.signal_count} "
+                    "waiting signal(s) are being resolved again.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:signals_unmatchedidentity_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{title}: {identity.label}",
+            "identity": identity,
+            "form": form,
+            "media": self.media + form.media,
+            "opts": self.model._meta,
+            "decided": decided,
+        }
+        return TemplateResponse(request, "admin/signals/unmatchedidentity/decide.html", context)

@@ -29,3 +29,18 @@ class SignalCategory(models.TextChoices):
     NPS = "nps", "NPS"
     PARTNER = "partner", "Partner"
     DEAL = "deal", "Deal"
+
+
+class IdentityKind(models.TextChoices):
+    """How an unmatched identity is recognised, in order of preference."""
+
+    DOMAIN = "domain", "Domain"
+    IDENTIFIER = "identifier", "External identifier"
+    NAME = "name", "Company name"
+    IP = "ip", "IP address"
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", "Waiting for review"
+    ASSIGNED = "assigned", "Assigned to an account"
+    IGNORED = "ignored", "Ignored"

@@ -1,13 +1,14 @@
 import base64
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from accounts.choices import IdentityMethod
 from accounts.models import Account, Contact
 
-from .choices import Aggregation, SignalCategory, SourceKind
+from .choices import Aggregation, IdentityKind, ReviewStatus, SignalCategory, SourceKind
 
 VALUE = {"max_digits": 20, "decimal_places": 6}
 
@@ -89,6 +90,14 @@ class Signal(models.Model):
         max_length=20, choices=IdentityMethod.choices, default=IdentityMethod.UNMATCHED
     )
     match_confidence = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    review_key = models.CharField(
+        max_length=300,
+        blank=True,
+        default="",
+        # Bulk loads (COPY) that leave the column out get an empty key too.
+        db_default="",
+        help_text="The identity an unmatched signal waits under in the review queue.",
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -110,6 +119,12 @@ class Signal(models.Model):
                 fields=["received_at"],
                 condition=models.Q(account__isnull=True),
                 name="signals_signal_unmatched",
+            ),
+            # The review queue: one identity's waiting signals (counts, re-resolution).
+            models.Index(
+                fields=["review_key", "id"],
+                condition=models.Q(account__isnull=True),
+                name="signals_signal_review_key",
             ),
         ]
 
@@ -181,3 +196,53 @@ class WebhookReceipt(models.Model):
 
     def __str__(self):
         return f"{self.source_id} {self.webhook_id}"
+
+
+class UnmatchedIdentity(models.Model):
+    """An identity that signals named but no account matched: one entry of the review queue.
+
+    Grouped by registrable domain, else external identifier, else normalised company
+    name, else IP address. Ingestion and re-resolution keep the counts in step with the
+    waiting signals, so the queue lists fast however many signals wait. A decision
+    (assign, create an account, ignore) is kept here: an ignored identity is the
+    ignore-list entry that keeps it out of the queue.
+    """
+
+    key = models.CharField(max_length=300, unique=True, help_text="kind:value")
+    kind = models.CharField(max_length=20, choices=IdentityKind.choices)
+    value = models.CharField(max_length=290)
+    label = models.CharField(max_length=255, help_text="The identity as a sender wrote it.")
+    status = models.CharField(
+        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.OPEN
+    )
+    signal_count = models.PositiveIntegerField(default=0, help_text="Unmatched signals waiting.")
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    candidates = models.JSONField(
+        default=list, blank=True, help_text="Accounts the name came close to: id, name, score."
+    )
+    account = models.ForeignKey(
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The account a reviewer gave this identity to.",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "unmatched identity"
+        verbose_name_plural = "review queue"
+        ordering = ["-signal_count", "-last_seen", "id"]
+        indexes = [
+            # The queue: open identities, most waiting signals first.
+            models.Index(fields=["status", "-signal_count"], name="signals_unmatched_queue"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.label}"

@@ -22,6 +22,7 @@ from accounts.services import contacts_get_or_create_bulk
 
 from .choices import Aggregation
 from .models import AccountSignalDaily, Signal, SignalType, Source
+from .queue import candidates_of, identities_refresh, identity_of
 
 MAX_ITEMS = 5_000
 MAX_ATTRIBUTES_BYTES = 8 * 1024
@@ -119,7 +120,7 @@ def signals_ingest(
     if not fresh:
         return result
 
-    resolutions = resolve_batch([_resolution_hints(item.hints) for item in fresh])
+    resolutions = resolve_batch([resolution_hints(item.hints) for item in fresh])
     contact_ids = contacts_get_or_create_bulk(
         people=[
             {**item.contact, "account_id": resolution.account_id, "seen_at": item.occurred_at}
@@ -127,11 +128,18 @@ def signals_ingest(
             if resolution.matched and item.contact and item.contact.get("email")
         ]
     )
-    rows = [
-        _signal_row(item, resolution, contact_ids, now)
-        for item, resolution in zip(fresh, resolutions, strict=True)
-    ]
-    stored = _store(rows, now)
+    rows, identities, candidates = [], {}, {}
+    for item, resolution in zip(fresh, resolutions, strict=True):
+        row = _signal_row(item, resolution, contact_ids, now)
+        if not resolution.matched:
+            identity = identity_of(item.hints)
+            if identity is not None:
+                row.review_key = identity.key
+                identities.setdefault(identity.key, identity)
+                if resolution.candidates:
+                    candidates[identity.key] = candidates_of(resolution)
+        rows.append(row)
+    stored = _store(rows, now, identities=identities, candidates=candidates)
     result.accepted = len(stored)
     result.duplicates += len(rows) - len(stored)
     result.matched = sum(1 for row in stored if row.account_id is not None)
@@ -352,7 +360,8 @@ def _check_account(account: dict, error) -> None:
         error("account.identifier.id", "Give the id in that system as a string.")
 
 
-def _resolution_hints(hints: dict) -> dict:
+def resolution_hints(hints: dict) -> dict:
+    """The stored hints of a signal, as `resolve_batch` takes them."""
     account = hints.get("account") or {}
     return {
         "account_id": account.get("id"),
@@ -410,8 +419,9 @@ def _signal_row(item: _Valid, resolution, contact_ids: dict, now) -> Signal:
     )
 
 
-def _store(rows: list[Signal], received_at) -> list[Signal]:
-    """Insert the rows and refresh the rollups they touch, in one short transaction.
+def _store(rows: list[Signal], received_at, *, identities=None, candidates=None) -> list[Signal]:
+    """Insert the rows and refresh the rollups and review queue entries they touch, in
+    one short transaction.
 
     Rows are inserted in (source, external_id) order, so that two writers sending
     overlapping batches wait on each other's unique keys in the same order and never
@@ -435,6 +445,11 @@ def _store(rows: list[Signal], received_at) -> list[Signal]:
                 for row in stored
                 if row.account_id is not None
             }
+        )
+        identities_refresh(
+            keys={row.review_key for row in stored if row.account_id is None},
+            identities=identities,
+            candidates=candidates,
         )
     return stored
 

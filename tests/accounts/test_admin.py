@@ -162,7 +162,7 @@ def test_arr_changelist_queries(admin_client_, django_assert_num_queries):
 
 # Saving an account --------------------------------------------------------------------
 
-INLINE_PREFIXES = ["domains", "identifiers", "team", "contacts", "deals", "arr_changes"]
+INLINE_PREFIXES = ["domains", "identifiers", "aliases", "team", "contacts", "deals", "arr_changes"]
 
 
 def account_post(account, inlines=None, **fields):

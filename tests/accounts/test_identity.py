@@ -349,8 +349,8 @@ def _world(size):
 def test_a_batch_costs_the_same_queries_whatever_its_size(size, django_assert_num_queries):
     hints = _world(size)
 
-    # steps config 1, one per step 7 (the name step: candidates; no ties), merges 2
-    with django_assert_num_queries(10):
+    # steps config 1, one per step 7 (the name step: aliases, candidates; no ties), merges 2
+    with django_assert_num_queries(11):
         results = resolve_batch(hints)
 
     methods = [r.method for r in results[:8]]
