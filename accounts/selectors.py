@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from .models import Account, AccountTeamMember, ArrChange, Contact, Deal
+from .models import Account, AccountEvent, AccountTeamMember, ArrChange, Contact, Deal, Tier
 
 
 def account_list(*, user=None, include_merged: bool = False) -> QuerySet[Account]:
@@ -42,3 +42,23 @@ def deal_list() -> QuerySet[Deal]:
 
 def arr_history(*, account: Account) -> QuerySet[ArrChange]:
     return ArrChange.objects.filter(account=account).order_by("effective_date")
+
+
+# Plain, unordered querysets for set-based reads by higher apps (metrics features and
+# revenue figures correlate them to accounts with `OuterRef`).
+
+
+def arr_change_list() -> QuerySet[ArrChange]:
+    return ArrChange.objects.order_by()
+
+
+def team_member_list() -> QuerySet[AccountTeamMember]:
+    return AccountTeamMember.objects.order_by()
+
+
+def account_event_list() -> QuerySet[AccountEvent]:
+    return AccountEvent.objects.order_by()
+
+
+def tier_list() -> QuerySet[Tier]:
+    return Tier.objects.order_by("rank")

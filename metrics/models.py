@@ -1,0 +1,123 @@
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from accounts.choices import Stage
+from accounts.models import Account, Tier
+
+SCORE = {"max_digits": 5, "decimal_places": 2}
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+class ScoreModel(models.Model):
+    """A scoring model (fit, intent, engagement, health, ...): weighted components, bands."""
+
+    key = models.SlugField(
+        max_length=50, unique=True, help_text="Used by features and the API, e.g. health."
+    )
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True, help_text="Inactive models are not computed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self):
+        return self.name
+
+
+class ScoreBand(models.Model):
+    """A named range of a model's score: the highest band whose minimum is reached wins."""
+
+    model = models.ForeignKey(ScoreModel, on_delete=models.CASCADE, related_name="bands")
+    name = models.SlugField(max_length=30, help_text="e.g. green, yellow, red.")
+    min_score = models.DecimalField(**SCORE, help_text="The band starts at this score.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["model", "-min_score"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "name"],
+                name="%(app_label)s_%(class)s_unique_name",
+                violation_error_message="This model already has a band with this name.",
+            ),
+            models.UniqueConstraint(
+                fields=["model", "min_score"],
+                name="%(app_label)s_%(class)s_unique_min",
+                violation_error_message="Two bands of a model cannot start at the same score.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_score__gte=0, min_score__lte=100),
+                name="%(app_label)s_%(class)s_min_in_range",
+                violation_error_message="A band starts between 0 and 100.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} (>= {self.min_score})"
+
+
+class AccountScore(models.Model):
+    """An account's current score on one model, with the breakdown that explains it."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="scores")
+    model = models.ForeignKey(ScoreModel, on_delete=models.CASCADE, related_name="scores")
+    score = models.DecimalField(
+        **SCORE, null=True, blank=True, help_text="Empty when no component had a value."
+    )
+    band = models.CharField(max_length=30, blank=True)
+    breakdown = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["account", "model"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "model"],
+                name="%(app_label)s_%(class)s_one_per_model",
+            ),
+        ]
+        indexes = [
+            # Score features and scoreboards: every account's score on one model.
+            models.Index(fields=["model", "account"], name="metrics_score_model_acct"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.model_id}: {self.score}"
+
+
+class AccountSnapshot(models.Model):
+    """An account's state at the end of a UTC day: scores, bands, ARR, pipeline, stage, tier.
+
+    Written only when something changed since the account's previous snapshot: a day
+    without a row means "as the day before".
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="snapshots")
+    day = models.DateField()
+    scores = models.JSONField(default=dict, blank=True, help_text="Model key -> score.")
+    bands = models.JSONField(default=dict, blank=True, help_text="Model key -> band.")
+    arr = models.DecimalField(**MONEY, default=0)
+    pipeline = models.DecimalField(**MONEY, default=0)
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    tier = models.ForeignKey(
+        Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["account", "-day"]
+        constraints = [
+            # Its index, (account, day), serves "the snapshot on or before a date".
+            models.UniqueConstraint(
+                fields=["account", "day"],
+                name="%(app_label)s_%(class)s_one_per_day",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.day}"
