@@ -161,7 +161,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "abx_site.common.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["abx_site.common.api.throttling.ApiRateThrottle"],
 }
+# Requests per API key (or staff user), and per address for callers with neither, counted
+# in the cache (shared through Redis when REDIS_URL is set). Empty turns the limit off.
+ABX_API_THROTTLE_RATE = env.str("ABX_API_THROTTLE_RATE", default="3000/min")
+ABX_API_ANON_THROTTLE_RATE = env.str("ABX_API_ANON_THROTTLE_RATE", default="1200/min")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "ABX Ops API",
