@@ -91,3 +91,10 @@ class RunOrigin(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     INGEST = "ingest", "After ingest"
     MANUAL = "manual", "By hand"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"

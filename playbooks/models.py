@@ -11,6 +11,7 @@ from .choices import (
     OPEN_STATUSES,
     ActivationStatus,
     ExitPolicy,
+    JobStatus,
     Motion,
     Operator,
     OutcomeKind,
@@ -251,14 +252,18 @@ class Activation(models.Model):
     """An account's entry into a playbook, with the evidence of why it entered."""
 
     playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="activations")
+    # RESTRICT: a version with activations stays, unless its whole playbook is deleted.
     version = models.ForeignKey(
-        PlaybookVersion, on_delete=models.PROTECT, related_name="activations"
+        PlaybookVersion, on_delete=models.RESTRICT, related_name="activations"
     )
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="activations")
     trigger_index = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Which trigger of the version matched (0 = first)."
     )
     status = models.CharField(max_length=10, choices=ActivationStatus.choices)
+    is_holdout = models.BooleanField(
+        default=False, help_text="Drawn into the control group; kept after it ends."
+    )
     evidence = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -291,6 +296,35 @@ class Activation(models.Model):
         return f"{self.playbook_id}:{self.account_id} {self.status}"
 
 
+class Backtest(models.Model):
+    """A backtest of a playbook over a past range, run in the background when long."""
+
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="backtests")
+    start = models.DateField()
+    end = models.DateField()
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lte=models.F("end")),
+                name="%(app_label)s_%(class)s_start_before_end",
+                violation_error_message="The range starts before it ends.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Backtest of {self.playbook} {self.start} - {self.end}"
+
+
 class EvaluationRun(models.Model):
     """One evaluation of every active playbook: what entered, exited, was skipped, failed."""
 
@@ -309,5 +343,6 @@ class EvaluationRun(models.Model):
 
     def __str__(self):
         return f"Evaluation {self.started_at:%Y-%m-%d %H:%M}"
+
 
 from .models_execution import *  # noqa: E402,F403
