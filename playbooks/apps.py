@@ -5,3 +5,12 @@ class PlaybooksConfig(AppConfig):
     """Playbooks: triggers, conditions, steps, evaluation, activations and execution."""
 
     name = "playbooks"
+
+    def ready(self):
+        from . import catalog, receivers  # noqa: F401  (connects the post-ingest receiver)
+        from .features import in_playbook_feature
+
+        catalog.register(in_playbook_feature())
+        from .execution import wiring  # the execution layer: evaluator hooks, admin, panels
+
+        wiring.connect()
