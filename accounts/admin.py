@@ -8,9 +8,13 @@ same rules as the API and imports.
 """
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Count
-from django.urls import reverse
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django_q.tasks import async_task
@@ -196,7 +200,7 @@ class AccountAdmin(GuardedImportExportMixin, admin.ModelAdmin):
         DealInline,
         ArrChangeInline,
     ]
-    actions = ["mark_do_not_contact"]
+    actions = ["mark_do_not_contact", "merge_accounts"]
 
     def get_queryset(self, request):
         # Merged accounts stay reachable here (filter "merged into"), unlike in lists.
@@ -378,6 +382,73 @@ class AccountAdmin(GuardedImportExportMixin, admin.ModelAdmin):
             )
             marked += 1
         self.message_user(request, f"{marked} account(s) marked do-not-contact.", messages.SUCCESS)
+
+    @admin.action(description="Merge selected accounts…", permissions=["change"])
+    def merge_accounts(self, request, queryset):
+        ids = sorted(queryset.values_list("pk", flat=True))
+        if len(ids) < 2:
+            self.message_user(request, "Select two accounts or more to merge.", messages.ERROR)
+            return None
+        return redirect(reverse("admin:accounts_account_merge") + "?ids=" + ",".join(map(str, ids)))
+
+    def get_urls(self):
+        return [
+            path(
+                "merge/",
+                self.admin_site.admin_view(self.merge_view),
+                name="accounts_account_merge",
+            ),
+            *super().get_urls(),
+        ]
+
+    def merge_view(self, request):
+        """Preview (what moves, by kind, for each duplicate) and confirm a merge."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        params = request.POST if request.method == "POST" else request.GET
+        try:
+            ids = [int(part) for part in params.get("ids", "").split(",") if part]
+            survivor_id = int(params.get("survivor") or 0)
+        except ValueError:
+            raise Http404("Give account ids as numbers.") from None
+        accounts = list(selectors.account_list().filter(pk__in=ids).order_by("pk"))
+        if len(accounts) < 2:
+            self.message_user(request, "Select two live accounts or more.", messages.ERROR)
+            return redirect("admin:accounts_account_changelist")
+        survivor = next((a for a in accounts if a.pk == survivor_id), accounts[0])
+        losers = [a for a in accounts if a.pk != survivor.pk]
+        if request.method == "POST":
+            try:
+                for loser in losers:
+                    services.account_merge(loser=loser, survivor=survivor, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{len(losers)} account(s) merged into {survivor}.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:accounts_account_change", survivor.pk)
+        rows = [
+            {
+                "account": loser,
+                "error": services.account_merge_error(loser=loser, survivor=survivor),
+                "moves": services.account_merge_preview(loser=loser, survivor=survivor),
+            }
+            for loser in losers
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Merge into {survivor}",
+            "opts": self.model._meta,
+            "accounts": accounts,
+            "survivor": survivor,
+            "rows": rows,
+            "ids": ",".join(str(a.pk) for a in accounts),
+            "blocked": any(row["error"] for row in rows),
+        }
+        return TemplateResponse(request, "admin/accounts/account/merge.html", context)
 
 
 @admin.register(AccountDomain)

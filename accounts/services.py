@@ -439,3 +439,14 @@ def arr_change_record(
     change.full_clean()
     change.save()
     return change
+
+
+# Merging duplicates lives in its own module; its writes are services like the above.
+from .merge import (  # noqa: E402, F401 - re-exported: accounts.services.account_merge
+    MERGE_HOOKS,
+    MergeHook,
+    account_merge,
+    account_merge_error,
+    account_merge_preview,
+    register_merge_hook,
+)

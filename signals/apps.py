@@ -11,3 +11,10 @@ class SignalsConfig(AppConfig):
         from . import panels
 
         panels.register()
+
+        # The signal layer's part of an account merge (accounts never imports signals).
+        from accounts.services import register_merge_hook
+
+        from .merge import HOOK
+
+        register_merge_hook(HOOK)
