@@ -3,6 +3,7 @@
 Production differs from development by environment values only; see `.env.example`.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "import_export",
+    "axes",
     "abx_site.common",
     "accounts",
     "signals",
@@ -55,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its refusal page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "abx_site.urls"
@@ -102,6 +106,20 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "abx"}
 }
+
+# Login failures are limited per username and address (django-axes): after
+# ABX_LOGIN_FAILURE_LIMIT failures that pair is refused for ABX_LOGIN_COOLOFF_MINUTES,
+# even with the right password. Per pair, so that nobody can lock a colleague out from
+# elsewhere and one office behind one address is not locked out by one person.
+AUTHENTICATION_BACKENDS = [
+    "abx_site.common.auth.LoginLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ABX_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ABX_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -209,6 +227,7 @@ Q_CLUSTER = {
 # ABX settings.
 ABX_CURRENCY = env.str("ABX_CURRENCY", default="USD")
 ABX_EVALUATION_MINUTES = env.int("ABX_EVALUATION_MINUTES", default=15)
+ABX_SCORES_MINUTES = env.int("ABX_SCORES_MINUTES", default=60)
 ABX_TOUCH_CAP = env.int("ABX_TOUCH_CAP", default=3)
 ABX_DEFER_DAYS = env.int("ABX_DEFER_DAYS", default=14)
 ABX_SIGNAL_RETENTION_DAYS = env.int("ABX_SIGNAL_RETENTION_DAYS", default=730)
