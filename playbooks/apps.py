@@ -14,3 +14,8 @@ class PlaybooksConfig(AppConfig):
         from .execution import wiring  # the execution layer: evaluator hooks, admin, panels
 
         wiring.connect()
+
+        # The account page's plays panel, the task inbox and the account list's filters.
+        from . import panels
+
+        panels.register()

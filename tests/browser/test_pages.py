@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from accounts.choices import BuyingRole, Seniority, Stage, TeamRole
+from playbooks.models import Task
 from signals.services import rollups_refresh
 from tests.accounts.factories import (
     AccountDomainFactory,
@@ -19,6 +20,7 @@ from tests.accounts.factories import (
     TeamMemberFactory,
     TierFactory,
 )
+from tests.playbooks.factories import ActivationFactory
 from tests.signals.factories import SignalFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,6 +77,33 @@ def world(db):
         for i in range(30)
     ]
     rollups_refresh(keys={(s.account_id, s.type_id, s.occurred_at.date()) for s in signals})
+    play = ActivationFactory(
+        account=acme,
+        playbook__name="Expansion: usage surge",
+        playbook__motion="expansion",
+        evidence={
+            "trigger": 0,
+            "trigger_name": "Docs traffic up",
+            "conditions": [
+                {
+                    "feature": "signal_count",
+                    "params": {"window_days": 14},
+                    "operator": "gte",
+                    "value": 10,
+                    "actual": 15,
+                }
+            ],
+        },
+    )
+    for title, due in [("Call Dana about Line 4", -1), ("Send the ROI review", 6)]:
+        Task.objects.create(
+            account=acme,
+            assignee=user,
+            title=title,
+            due_date=today + timedelta(days=due),
+            activation=play,
+            priority="high" if due < 0 else "normal",
+        )
     for i, (name, stage) in enumerate(
         [("Globex", Stage.OPPORTUNITY), ("Initech", Stage.PROSPECT), ("Umbrella", Stage.ENGAGED)]
     ):
@@ -116,6 +145,8 @@ def test_a_day_with_the_account_pages(page, live_server, world, screenshot):
     assert "✗ Economic buyer missing" in committee.inner_text()
     assert "Dana Whitfield" in committee.inner_text()
     assert "165%" in page.locator(".stats").inner_text()  # NRR: 132,000 / 80,000
+    plays = page.locator("#panel-plays").inner_text()
+    assert "Expansion: usage surge" in plays and "Docs traffic up" in plays
     screenshot(page, "03-account-page")
 
     # Older signals come in place, through htmx, without leaving the page.
@@ -137,6 +168,9 @@ def test_a_day_with_the_account_pages(page, live_server, world, screenshot):
     screenshot(page, "04-scoreboard")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Tasks").click()
     page.wait_for_url("**/tasks/")
+    inbox = page.locator("#section-inbox").inner_text()
+    assert inbox.index("Call Dana about Line 4") < inbox.index("Send the ROI review")
+    assert "Overdue" in inbox
     screenshot(page, "05-tasks")
 
     # Log out.
