@@ -230,6 +230,10 @@ ABX_EVALUATION_MINUTES = env.int("ABX_EVALUATION_MINUTES", default=15)
 ABX_SCORES_MINUTES = env.int("ABX_SCORES_MINUTES", default=60)
 ABX_TOUCH_CAP = env.int("ABX_TOUCH_CAP", default=3)
 ABX_DEFER_DAYS = env.int("ABX_DEFER_DAYS", default=14)
+# Outbound webhooks refuse private, loopback and link-local addresses unless listed here.
+ABX_WEBHOOK_ALLOWED_NETWORKS = env.list("ABX_WEBHOOK_ALLOWED_NETWORKS", default=[])
+# Who gets a playbook's task when no one holds the step's role on the account (a username).
+ABX_TASK_FALLBACK_OWNER = env.str("ABX_TASK_FALLBACK_OWNER", default="")
 ABX_SIGNAL_RETENTION_DAYS = env.int("ABX_SIGNAL_RETENTION_DAYS", default=730)
 
 LOGGING = {

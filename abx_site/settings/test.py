@@ -12,6 +12,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # `sync` runs each queued task inline, through the same code path as the worker.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 WHITENOISE_AUTOREFRESH = True
+# Webhook tests call a real receiver on this machine.
+ABX_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,0 +1,1 @@
+"""Execution: step runs, step kinds, deliveries, campaigns, personalization, digests."""
