@@ -19,8 +19,3 @@ class PlaybooksConfig(AppConfig):
         from . import panels
 
         panels.register()
-
-    def ready(self):
-        from .execution import wiring  # the execution layer: evaluator hooks, admin, panels
-
-        wiring.connect()
