@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from accounts.models import Account
 
 from .choices import ReviewStatus
+from .imports import CSV_COLUMNS, ImportFileError, detect_format, signals_import, text_lines
 from .models import (
     AccountSignalDaily,
     Signal,
@@ -36,6 +37,19 @@ class SignalTypeAdmin(admin.ModelAdmin):
     list_display = ("key", "name", "category", "aggregation", "default_weight", "unit")
     list_filter = ("category", "aggregation")
     search_fields = ("key", "name", "description")
+
+
+def _can_import(request) -> bool:
+    return request.user.has_perm("signals.add_signal")
+
+
+class SignalImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV with a header row, or JSON lines (.jsonl).")
+    source = forms.ModelChoiceField(
+        queryset=Source.objects.filter(active=True),
+        required=False,
+        help_text="For rows that name no source.",
+    )
 
 
 @admin.register(Signal)
@@ -67,6 +81,52 @@ class SignalAdmin(admin.ModelAdmin):
         ),
     )
     show_full_result_count = False
+
+    change_list_template = "admin/signals/signal/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="signals_signal_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_import": _can_import(request)}
+        return super().changelist_view(request, extra_context)
+
+    def import_view(self, request):
+        """Upload a CSV (or JSON-lines) file; rows go through the ingestion service."""
+        if not _can_import(request):
+            raise PermissionDenied
+        form = SignalImportForm(request.POST or None, request.FILES or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                lines = text_lines(upload.read())
+                first = lines.readline()
+                lines.seek(0)
+                source = form.cleaned_data["source"]
+                result = signals_import(
+                    lines=lines,
+                    format=detect_format(upload.name, first),
+                    source=source.slug if source else None,
+                )
+            except ImportFileError as exc:
+                form.add_error("file", f"{exc} Nothing was stored.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import signals",
+            "opts": self.model._meta,
+            "form": form,
+            "result": result,
+            "columns": list(CSV_COLUMNS),
+        }
+        return TemplateResponse(request, "admin/signals/signal/import.html", context)
 
     @admin.display(description="Confidence", ordering="match_confidence")
     def confidence(self, obj):
