@@ -48,7 +48,8 @@ def test_steps_run_in_order_after_their_delays():
     now = timezone.now()
     account = AccountFactory()
     csm = TeamMemberFactory(account=account, role="csm", user__email="csm@example.com").user
-    notify = ("notify", {"channel": "email", "role": "csm", "message": "Look at {{ account.name }}"})
+    message = "Look at {{ account.name }}"
+    notify = ("notify", {"channel": "email", "role": "csm", "message": message})
     activation = started(TASK, (*notify, 2), account=account, now=now)
 
     assert runner.step_sweep(now=now) == {"done": 1}
@@ -144,7 +145,8 @@ def test_set_stage_and_set_tier_change_the_account_through_its_services():
     gold = TierFactory(rank=1, name="Gold")
     account = AccountFactory(stage=Stage.ENGAGED, tier=None, tier_source=TierSource.RULE)
     WebhookEndpointFactory(name="crm", event_types=["account.tier_changed"])
-    started(("set_stage", {"stage": "opportunity"}), ("set_tier", {"tier": "Gold"}), account=account)
+    steps = [("set_stage", {"stage": "opportunity"}), ("set_tier", {"tier": "Gold"})]
+    started(*steps, account=account)
     runner.step_sweep()
     account.refresh_from_db()
     assert (account.stage, account.tier, account.tier_source) == ("opportunity", gold, "rule")
