@@ -32,7 +32,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.selectors import account_set
 
 from . import catalog, hooks
 from .choices import (
@@ -135,7 +135,7 @@ def match_accounts(
     with_intent = catalog.feature_get(INTENT_FEATURE) is not None
     if with_intent:
         requests.append((INTENT_ALIAS, INTENT_FEATURE, {}))
-    queryset = accounts if accounts is not None else Account.objects.active()
+    queryset = accounts if accounts is not None else account_set()
     queryset = catalog.annotate(queryset, requests, as_of=as_of)
     marks = {f"m_{i}": cp.matched_trigger() for i, cp in enumerate(compiled)}
     any_match = Q(pk__in=[])
@@ -251,12 +251,12 @@ def evaluation_run(*, origin: str = RunOrigin.SCHEDULE, now: datetime | None = N
     errors: list[dict] = []
     published = published_playbooks(errors=errors)
     matches = match_accounts([p.compiled for p in published]) if published else Matches()
-    blocked_motions = _blocked_motions()
+    blocked = blocked_motions()
     totals = defaultdict(int)
     for item in published:
         try:
             with transaction.atomic():
-                counts, started = _apply(item, matches, blocked_motions, now)
+                counts, started = _apply(item, matches, blocked, now)
         except DatabaseError as exc:
             logger.exception("Evaluating playbook %s failed", item.playbook.pk)
             errors.append({"playbook": item.playbook.pk, "error": str(exc)})
@@ -264,7 +264,7 @@ def evaluation_run(*, origin: str = RunOrigin.SCHEDULE, now: datetime | None = N
         for key, value in counts.items():
             totals[key] += value
         for motion in item.snapshot.get("blocked_motions") or []:
-            blocked_motions[motion].update(started)
+            blocked[motion].update(started)
     run.finished_at = timezone.now()
     run.playbooks = len(published)
     run.entered = totals["entered"]
@@ -276,14 +276,14 @@ def evaluation_run(*, origin: str = RunOrigin.SCHEDULE, now: datetime | None = N
     return run
 
 
-def _blocked_motions() -> dict[str, set[int]]:
+def blocked_motions() -> dict[str, set[int]]:
     """motion -> accounts with an open play whose version blocks that motion."""
     blocking = {
-        pk: motions
-        for pk, motions in PlaybookVersion.objects.filter(activations__status__in=OPEN_STATUSES)
-        .distinct()
-        .values_list("pk", "snapshot__blocked_motions")
-        if motions
+        pk: snapshot.get("blocked_motions")
+        for pk, snapshot in PlaybookVersion.objects.filter(
+            pk__in=Activation.objects.filter(status__in=OPEN_STATUSES).values("version_id")
+        ).values_list("pk", "snapshot")
+        if snapshot.get("blocked_motions")
     }
     result: dict[str, set[int]] = defaultdict(set)
     if blocking:
@@ -322,7 +322,7 @@ def playbook_state(playbook_id: int) -> PlaybookState:
     return state
 
 
-def _apply(item: Published, matches: Matches, blocked_motions, now) -> tuple[dict, set[int]]:
+def _apply(item: Published, matches: Matches, blocked, now) -> tuple[dict, set[int]]:
     playbook_id = item.playbook.pk
     # Serialises evaluators per playbook (PostgreSQL row lock; SQLite's IMMEDIATE
     # transactions already take the write lock): the second one sees the first one's
@@ -336,7 +336,7 @@ def _apply(item: Published, matches: Matches, blocked_motions, now) -> tuple[dic
         settings=item.snapshot,
         matched=set(evidence),
         state=state,
-        blocked=blocked_motions.get(motion, set()),
+        blocked=blocked.get(motion, set()),
         intent=matches.intent,
         now=now,
     )

@@ -25,3 +25,10 @@ def evaluation_task(origin: str = RunOrigin.SCHEDULE) -> int:
 
 def evaluation_after_ingest_task() -> int:
     return evaluation_task(RunOrigin.INGEST)
+
+
+def backtest_task(backtest_id: int) -> int:
+    """Run a queued backtest; its result (or error) is stored on the Backtest row."""
+    from .analysis import backtest_run
+
+    return backtest_run(backtest_id=backtest_id).pk
