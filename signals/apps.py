@@ -7,6 +7,12 @@ class SignalsConfig(AppConfig):
     name = "signals"
 
     def ready(self):
+        from accounts.dataset import register_phase
+
+        from .dataset import signals_phase
+
+        register_phase(signals_phase)
+
         # The signal timeline panel of the account page.
         from . import panels
 
