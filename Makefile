@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check migrate demo clean
+.PHONY: run test lint format check migrate demo clean bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ABX Ops needs Python >= 3.11; found " + sys.version.split()[0])'
@@ -35,6 +35,13 @@ run: $(STAMP)
 ## test: the whole suite on SQLite (PostgreSQL when DATABASE_URL points at one).
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## bench: DESIGN §10's benchmarks on SQLite and PostgreSQL (when reachable), written to
+## bench/results.md. BENCH_SIZE=tiny|small|default|dense, BENCH_REPEAT=3.
+BENCH_SIZE ?= default
+BENCH_REPEAT ?= 3
+bench: $(STAMP)
+	$(PY) -m bench --size $(BENCH_SIZE) --repeat $(BENCH_REPEAT)
 
 ## lint: the checks CI runs besides the tests.
 lint: $(STAMP)
