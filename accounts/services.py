@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -357,6 +357,34 @@ def contacts_get_or_create_bulk(*, people: Iterable[Mapping]) -> dict[str, int]:
         Contact.objects.bulk_create(new, ignore_conflicts=True)
     ids.update(Contact.objects.filter(email__in=missing).values_list("email", "pk"))
     return ids
+
+
+ENGAGEMENT_CHUNK = 1_000
+
+
+def contacts_engagement_record(*, seen: Mapping[int, datetime]) -> int:
+    """Move contacts' `last_engaged_at` forward to when they were last seen (signals).
+
+    `seen` maps contact ids to a moment; a contact already engaged later keeps its
+    value. One read and one bulk update per `ENGAGEMENT_CHUNK` contacts. Returns how
+    many changed.
+    """
+    ids = sorted(seen)
+    changed = 0
+    for start in range(0, len(ids), ENGAGEMENT_CHUNK):
+        chunk = ids[start : start + ENGAGEMENT_CHUNK]
+        stale = [
+            Contact(pk=pk, last_engaged_at=seen[pk])
+            for pk, current in Contact.objects.filter(pk__in=chunk).values_list(
+                "pk", "last_engaged_at"
+            )
+            if current is None or current < seen[pk]
+        ]
+        if stale:
+            with transaction.atomic():
+                Contact.objects.bulk_update(stale, ["last_engaged_at"])
+            changed += len(stale)
+    return changed
 
 
 PERSONA_CHUNK = 2_000

@@ -33,6 +33,7 @@ from accounts.services import (
     account_create,
     account_domain_add,
     account_identifier_add,
+    contacts_engagement_record,
     contacts_get_or_create_bulk,
     ip_range_add,
 )
@@ -170,6 +171,13 @@ def signals_reresolve(*, review_key: str) -> int:
                     for signal, _ in pairs
                 }
             )
+        contacts_engagement_record(
+            seen={
+                signal.contact_id: signal.occurred_at
+                for signal, _ in sorted(pairs, key=lambda pair: pair[0].occurred_at)
+                if signal.contact_id is not None
+            }
+        )
         matched += len(pairs)
     identities_refresh(keys=[review_key])
     return matched

@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.choices import IdentifierSystem
 from accounts.identity import resolve_batch
-from accounts.services import contacts_get_or_create_bulk
+from accounts.services import contacts_engagement_record, contacts_get_or_create_bulk
 
 from .choices import Aggregation
 from .models import AccountSignalDaily, Signal, SignalType, Source
@@ -140,6 +140,7 @@ def signals_ingest(
                     candidates[identity.key] = candidates_of(resolution)
         rows.append(row)
     stored = _store(rows, now, identities=identities, candidates=candidates)
+    _record_engagement(stored)
     result.accepted = len(stored)
     result.duplicates += len(rows) - len(stored)
     result.matched = sum(1 for row in stored if row.account_id is not None)
@@ -452,6 +453,16 @@ def _store(rows: list[Signal], received_at, *, identities=None, candidates=None)
             candidates=candidates,
         )
     return stored
+
+
+def _record_engagement(rows: Iterable[Signal]) -> None:
+    """Contacts' `last_engaged_at` follows their newest signal."""
+    seen: dict[int, datetime] = {}
+    for row in rows:
+        if row.contact_id is not None:
+            seen[row.contact_id] = max(row.occurred_at, seen.get(row.contact_id, row.occurred_at))
+    if seen:
+        contacts_engagement_record(seen=seen)
 
 
 def _utc_day(moment: datetime) -> date:
