@@ -205,6 +205,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AccountStageEnum": "accounts.choices.Stage",
         "DealStageEnum": "accounts.choices.DealStage",
+        "DealStatusEnum": "accounts.choices.DealStatus",
+        "PlaybookStatusEnum": "playbooks.choices.PlaybookStatus",
+        "ActivationStatusEnum": "playbooks.choices.ActivationStatus",
+        "BacktestStatusEnum": "playbooks.choices.JobStatus",
     },
 }
 
