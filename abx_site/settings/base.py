@@ -206,6 +206,7 @@ SPECTACULAR_SETTINGS = {
         "AccountStageEnum": "accounts.choices.Stage",
         "DealStageEnum": "accounts.choices.DealStage",
         "DealStatusEnum": "accounts.choices.DealStatus",
+        "TaskStatusEnum": "playbooks.choices_execution.TaskStatus",
         "PlaybookStatusEnum": "playbooks.choices.PlaybookStatus",
         "ActivationStatusEnum": "playbooks.choices.ActivationStatus",
         "BacktestStatusEnum": "playbooks.choices.JobStatus",

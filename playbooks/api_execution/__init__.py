@@ -1,0 +1,1 @@
+"""The execution layer's API: tasks, campaign audiences, personalization (DESIGN §7)."""
