@@ -11,6 +11,13 @@ class PlaybooksConfig(AppConfig):
         from .features import in_playbook_feature
 
         catalog.register(in_playbook_feature())
+
+        # The periodic evaluation follows ABX_EVALUATION_MINUTES after every migrate.
+        from django.db.models.signals import post_migrate
+
+        from .schedules import ensure_after_migrate
+
+        post_migrate.connect(ensure_after_migrate, dispatch_uid="playbooks-evaluation-schedule")
         from .execution import wiring  # the execution layer: evaluator hooks, admin, panels
 
         wiring.connect()
