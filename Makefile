@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py setup_schedules
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	@echo ""
 	@echo "  ABX Ops is at http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"

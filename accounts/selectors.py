@@ -62,3 +62,8 @@ def account_event_list() -> QuerySet[AccountEvent]:
 
 def tier_list() -> QuerySet[Tier]:
     return Tier.objects.order_by("rank")
+
+
+def account_set() -> QuerySet[Account]:
+    """Live accounts, unordered and without joins: the base of set-based computations."""
+    return Account.objects.active().order_by()

@@ -6,6 +6,7 @@ class Normalisation(models.TextChoices):
 
     LINEAR = "linear", "Linear between bounds"
     STEPS = "steps", "Steps (thresholds)"
+    MAPPING = "mapping", "Mapping (value -> points)"
 
 
 class Aggregate(models.TextChoices):
@@ -15,6 +16,7 @@ class Aggregate(models.TextChoices):
     SUM = "sum", "Sum of values"
     AVERAGE = "average", "Average value"
     LATEST = "latest", "Latest value"
+    POINTS = "points", "Points (weight per signal type)"
 
 
 class ComponentSource(models.TextChoices):

@@ -1,8 +1,11 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from accounts.choices import Stage
 from accounts.models import Account, Tier
+
+from .choices import Aggregate, ComponentSource, Normalisation
 
 SCORE = {"max_digits": 5, "decimal_places": 2}
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -60,6 +63,99 @@ class ScoreBand(models.Model):
 
     def __str__(self):
         return f"{self.name} (>= {self.min_score})"
+
+
+class ScoreComponent(models.Model):
+    """One weighted part of a score model: a raw value, mapped to 0-100 points.
+
+    The raw value is a catalog feature (with its parameters) or an aggregate of signals
+    over a window of whole UTC days, optionally decayed (half-life in days), weighted by
+    signal type and by the buying role of the contact who sent it.
+    """
+
+    model = models.ForeignKey(ScoreModel, on_delete=models.CASCADE, related_name="components")
+    name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(default=0)
+    source = models.CharField(
+        max_length=10, choices=ComponentSource.choices, default=ComponentSource.FEATURE
+    )
+    feature = models.CharField(
+        max_length=50, blank=True, help_text="Feature key (feature components)."
+    )
+    feature_params = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"signal_types": ["web.visit"], "days": 30}'
+    )
+    signal_types = models.JSONField(
+        default=list, blank=True, help_text="Signal type keys (signal components)."
+    )
+    aggregate = models.CharField(
+        max_length=10, choices=Aggregate.choices, default=Aggregate.COUNT, blank=True
+    )
+    window_days = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(730)]
+    )
+    half_life_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Exponential decay: a signal this many days old counts half.",
+    )
+    type_weights = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Points per signal by type for the 'points' aggregate, overriding the "
+        'types\' default weights, e.g. {"meeting.held": 20}.',
+    )
+    role_multipliers = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Multiplier by the contact\'s buying role, e.g. {"decision_maker": 2}.',
+    )
+    normalisation = models.CharField(
+        max_length=10, choices=Normalisation.choices, default=Normalisation.LINEAR
+    )
+    lower = models.FloatField(
+        null=True, blank=True, help_text="Linear: the raw value worth 0 points."
+    )
+    upper = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Linear: the raw value worth 100 points (below `lower` to reward less).",
+    )
+    steps = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Steps: [[threshold, points], ...]; the highest threshold reached wins; "
+        "below all, 0. Mapping (text, choice, yes/no features): "
+        '{"value": points, "default": points}.',
+    )
+    weight = models.DecimalField(
+        max_digits=6, decimal_places=2, default=1, validators=[MinValueValidator(0)]
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["model", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weight__gte=0),
+                name="%(app_label)s_%(class)s_weight_not_negative",
+                violation_error_message="A weight cannot be negative.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from .scoring import component_errors
+
+        errors = component_errors(self)
+        if errors:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError(errors)
 
 
 class AccountScore(models.Model):

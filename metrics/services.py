@@ -1,0 +1,229 @@
+"""Writes of the measurement layer: scores, snapshots."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
+
+from accounts.choices import AccountEventKind
+from accounts.selectors import account_event_list, account_set
+
+from . import features
+from .dates import day_start, utc_date
+from .models import AccountScore, AccountSnapshot, ScoreModel
+from .scoring import compute_all
+
+CHUNK = 5000
+
+
+def _chunks(accounts, size=CHUNK):
+    """Accounts in id ranges of `size`, so each chunk is a short transaction."""
+    ids = list(accounts.order_by("pk").values_list("pk", flat=True))
+    for index in range(0, len(ids), size):
+        part = ids[index : index + size]
+        yield accounts.filter(pk__gte=part[0], pk__lte=part[-1])
+
+
+def _active_models():
+    return list(ScoreModel.objects.filter(is_active=True).prefetch_related("components", "bands"))
+
+
+@dataclass
+class RecomputeResult:
+    accounts: int = 0
+    scores: int = 0
+    snapshots: int = 0
+
+
+def scores_recompute(*, accounts=None, snapshot: bool = True) -> RecomputeResult:
+    """Recompute every active model's score for all live accounts and store them.
+
+    Set-based: per chunk of accounts, one query per model and one upsert. Then today's
+    snapshot is brought up to date (`snapshot=False` skips it).
+    """
+    accounts = account_set() if accounts is None else accounts
+    models = _active_models()
+    by_key = {m.key: m for m in models}
+    now = timezone.now()
+    result = RecomputeResult()
+    for chunk in _chunks(accounts):
+        computed = compute_all(chunk, models=models)
+        rows = [
+            AccountScore(
+                account_id=account_id,
+                model=by_key[key],
+                score=value.score,
+                band=value.band,
+                breakdown=value.breakdown,
+                computed_at=now,
+            )
+            for key, per_account in computed.items()
+            for account_id, value in per_account.items()
+        ]
+        with transaction.atomic():
+            AccountScore.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["account", "model"],
+                update_fields=["score", "band", "breakdown", "computed_at"],
+                batch_size=1000,
+            )
+        result.accounts += len({r.account_id for r in rows}) if rows else chunk.count()
+        result.scores += len(rows)
+    if snapshot:
+        result.snapshots = snapshots_take(accounts=accounts)
+    return result
+
+
+# Snapshots --------------------------------------------------------------------------
+
+STATE_FIELDS = ("scores", "bands", "arr", "pipeline", "stage", "tier_id")
+
+
+def _state_of(snapshot) -> tuple:
+    return tuple(getattr(snapshot, f) for f in STATE_FIELDS)
+
+
+def _write_snapshots(day: date, states: dict[int, dict]) -> int:
+    """Record `states` (account id -> fields) for `day`, only where they changed since
+    the account's previous snapshot; returns rows created, updated or removed."""
+    if not states:
+        return 0
+    ids = list(states)
+    previous_ids = (
+        AccountSnapshot.objects.filter(account=OuterRef("account"), day__lt=day)
+        .order_by("-day")
+        .values("pk")[:1]
+    )
+    same_day = {s.account_id: s for s in AccountSnapshot.objects.filter(day=day, account__in=ids)}
+    previous = {
+        s.account_id: s
+        for s in AccountSnapshot.objects.filter(
+            pk__in=AccountSnapshot.objects.filter(account__in=ids)
+            .values("account")
+            .distinct()
+            .annotate(last=Subquery(previous_ids))
+            .values("last")
+        )
+    }
+    create, update, remove = [], [], []
+    for account_id, state in states.items():
+        wanted = AccountSnapshot(account_id=account_id, day=day, **state)
+        before = previous.get(account_id)
+        existing = same_day.get(account_id)
+        if before is not None and _state_of(before) == _state_of(wanted):
+            if existing is not None:
+                remove.append(existing.pk)
+        elif existing is None:
+            create.append(wanted)
+        elif _state_of(existing) != _state_of(wanted):
+            for field in STATE_FIELDS:
+                setattr(existing, field, state[field])
+            update.append(existing)
+    with transaction.atomic():
+        AccountSnapshot.objects.bulk_create(create, batch_size=1000)
+        AccountSnapshot.objects.bulk_update(
+            update, [f if f != "tier_id" else "tier" for f in STATE_FIELDS], batch_size=1000
+        )
+        if remove:
+            AccountSnapshot.objects.filter(pk__in=remove).delete()
+    return len(create) + len(update) + len(remove)
+
+
+def _money(value):
+    from decimal import Decimal
+
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+def _states(chunk, *, as_of: datetime | None, scores: dict, stage_expression=None) -> dict:
+    """Snapshot fields per account of `chunk`: the given scores, ARR, pipeline, stage, tier."""
+    # ARR and pipeline at the end of the day: the last moment before `as_of` (a change
+    # effective the next day is in force from its midnight on).
+    money_at = as_of - timedelta(microseconds=1) if as_of is not None else None
+    rows = features.annotate(
+        chunk, [("s_arr", "arr", {}), ("s_pipeline", "open_pipeline", {})], as_of=money_at
+    )
+    if stage_expression is not None:
+        rows = rows.annotate(s_stage=stage_expression)
+    else:
+        rows = rows.annotate(s_stage=F("stage"))
+    states = {}
+    for account_id, arr, pipeline, stage, tier_id in rows.values_list(
+        "pk", "s_arr", "s_pipeline", "s_stage", "tier_id"
+    ):
+        account_scores = scores.get(account_id, {})
+        states[account_id] = {
+            "scores": {k: float(v[0]) for k, v in account_scores.items() if v[0] is not None},
+            "bands": {k: v[1] for k, v in account_scores.items() if v[1]},
+            "arr": _money(arr),
+            "pipeline": _money(pipeline),
+            "stage": stage,
+            "tier_id": tier_id,
+        }
+    return states
+
+
+def snapshots_take(*, accounts=None, day: date | None = None) -> int:
+    """Bring `day`'s snapshot (default today, UTC) in line with the accounts' current
+    state: stored scores and bands, ARR, open pipeline, stage, tier. Returns rows written.
+
+    Called after every recompute, so today's row ends the day as the day's last state.
+    """
+    accounts = account_set() if accounts is None else accounts
+    day = day or utc_date(timezone.now())
+    written = 0
+    for chunk in _chunks(accounts):
+        scores: dict[int, dict] = {}
+        for account_id, key, score, band in AccountScore.objects.filter(
+            account__in=chunk.values("pk"), model__is_active=True
+        ).values_list("account_id", "model__key", "score", "band"):
+            scores.setdefault(account_id, {})[key] = (score, band)
+        written += _write_snapshots(day, _states(chunk, as_of=None, scores=scores))
+    return written
+
+
+def _stage_on(day: date):
+    """The lifecycle stage at the end of `day`, from the account's stage events: the last
+    change by then, else the stage before the first later change, else today's stage."""
+    end = day_start(day + timedelta(days=1))
+    events = account_event_list().filter(
+        account=OuterRef("pk"), kind=AccountEventKind.STAGE_CHANGED
+    )
+    last = events.filter(occurred_at__lt=end).order_by("-occurred_at", "-pk").values("new_value")
+    later = events.filter(occurred_at__gte=end).order_by("occurred_at", "pk").values("old_value")
+    return Coalesce(
+        NullIf(Subquery(last[:1]), Value("")), NullIf(Subquery(later[:1]), Value("")), F("stage")
+    )
+
+
+def snapshots_backfill(*, start: date, end: date, accounts=None) -> int:
+    """Rebuild the snapshots of days `start`..`end` (inclusive) from the signals, the ARR
+    history, the deals and the stage events: scores are computed as of the end of each
+    day. Tiers have no history: today's tier is used. Every live account gets its
+    history (an installation's rows are younger than the companies they describe).
+    One transaction per day and chunk.
+    """
+    if start > end:
+        raise ValueError("start must not be after end.")
+    accounts = account_set() if accounts is None else accounts
+    models = _active_models()
+    AccountSnapshot.objects.filter(
+        account__in=accounts.values("pk"), day__gte=start, day__lte=end
+    ).delete()
+    written, day = 0, start
+    while day <= end:
+        as_of = day_start(day + timedelta(days=1))
+        for chunk in _chunks(accounts):
+            computed = compute_all(chunk, as_of=as_of, models=models)
+            scores: dict[int, dict] = {}
+            for key, per_account in computed.items():
+                for account_id, value in per_account.items():
+                    scores.setdefault(account_id, {})[key] = (value.score, value.band)
+            states = _states(chunk, as_of=as_of, scores=scores, stage_expression=_stage_on(day))
+            written += _write_snapshots(day, states)
+        day += timedelta(days=1)
+    return written
