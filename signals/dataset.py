@@ -4,7 +4,8 @@ Registered as a data set phase in `SignalsConfig.ready()`. Signals are spread ov
 accounts by their heavy-tailed activity weight (a few accounts are very busy, most are
 quiet), over `days` days before the run's hour, in a realistic mix of types; product
 signals come only from customers. About 3% arrive for companies no account owns
-(unknown domains, drawn from a pool so that the review queue groups them). Every row
+(unknown domains, drawn from a pool so that the review queue groups them, with their
+queue entries). Every row
 carries the identity hints an integration would have sent and how they matched.
 
 The rows go in through the bulk path (`COPY` on PostgreSQL); the daily rollups are then
@@ -24,7 +25,9 @@ from django.db import connection, transaction
 from abx_site.common.bulk import bulk_load, indexes_deferred
 from accounts.choices import IdentityMethod
 
+from .choices import IdentityKind
 from .models import AccountSignalDaily, Signal, SignalType, Source
+from .queue import identities_refresh, identity_of
 
 UNMATCHED_SHARE = 0.03
 UNKNOWN_DOMAINS = 2_000
@@ -71,6 +74,7 @@ COLUMNS = [
     "hints",
     "match_method",
     "match_confidence",
+    "review_key",
 ]
 EXACT = Decimal("1.0000")
 
@@ -84,10 +88,27 @@ def signals_phase(dataset) -> Counter:
         loaded = bulk_load(Signal, COLUMNS, _rows(dataset))
     dataset.log(f"signals: {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
+    identities = _unknown_identities()
+    identities_refresh(keys=identities, identities=identities)
+    dataset.log(f"review queue: {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
     with transaction.atomic(), indexes_deferred(AccountSignalDaily):
         rollups = rollups_rebuild_all()
     dataset.log(f"daily rollups: {time.perf_counter() - started:.1f} s")
     return Counter({"signals": loaded, "daily rollups": rollups})
+
+
+def _unknown_domain(number: int) -> str:
+    return f"unknown-company-{number}.com"
+
+
+def _unknown_identities() -> dict:
+    """The review queue identity of each unknown company, by its key."""
+    identities = (
+        identity_of({"account": {"domain": _unknown_domain(number)}})
+        for number in range(UNKNOWN_DOMAINS)
+    )
+    return {identity.key: identity for identity in identities}
 
 
 def _rows(dataset):
@@ -100,6 +121,9 @@ def _rows(dataset):
 
 def _generate(dataset, sources: dict[str, int], types: dict[str, int]):
     rng = dataset.rng("signals")
+    review_keys = [
+        f"{IdentityKind.DOMAIN}:{_unknown_domain(number)}" for number in range(UNKNOWN_DOMAINS)
+    ]
     mix = [entry for entry in MIX if entry[0] in types and entry[1] in sources]
     everyone = list(accumulate(weight for _, _, weight, _, _ in mix))
     prospects = list(accumulate(0.0 if only else weight for _, _, weight, _, only in mix))
@@ -116,7 +140,8 @@ def _generate(dataset, sources: dict[str, int], types: dict[str, int]):
         occurred_at = now - timedelta(seconds=int(rng.random() * span))
         value, topic = _value_and_topic(rng, key)
         if rng.random() < UNMATCHED_SHARE:
-            domain = f"unknown-company-{rng.randrange(UNKNOWN_DOMAINS)}.com"
+            unknown = rng.randrange(UNKNOWN_DOMAINS)
+            domain = _unknown_domain(unknown)
             yield (
                 sources[source],
                 types[key],
@@ -131,6 +156,7 @@ def _generate(dataset, sources: dict[str, int], types: dict[str, int]):
                 f'{{"account": {{"domain": "{domain}"}}}}',
                 IdentityMethod.UNMATCHED,
                 None,
+                review_keys[unknown],
             )
             continue
         contact = None
@@ -164,6 +190,7 @@ def _generate(dataset, sources: dict[str, int], types: dict[str, int]):
             hints,
             method,
             EXACT,
+            "",
         )
 
 

@@ -58,6 +58,9 @@ def indexes_deferred(*models_: type[models.Model]):
         return
     saved: list[str] = []
     with connection.cursor() as cursor:
+        # Checks still deferred in this transaction would forbid the ALTER TABLEs: run them.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         for model in models_:
             table = model._meta.db_table
             cursor.execute(

@@ -44,13 +44,17 @@ KINDS = [
     f"naive DRF >= {NAIVE_FACTOR}x slower",
 )
 def ingest(ctx: Context) -> Result:
-    batches = ctx.pick(tiny=2, small=4, default=10)
+    batches = ctx.pick(tiny=2, small=4, default=4)
     batch_size = ctx.pick(tiny=300, default=5_000)
     naive_size = ctx.pick(tiny=300, default=5_000)
     pool = _Pool.load(random.Random(7))
     client = Client()
     _, key = ApiKey.objects.create_key(name="bench", scopes=[Scope.SIGNALS_WRITE])
     auth = {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
+
+    # A first small batch outside the clock: imports, the public-suffix list, caches.
+    warm_up = json.dumps({"signals": pool.items(random.Random(99), "warm-up", 50)}).encode()
+    client.post("/api/v1/signals/", warm_up, content_type="application/json", **auth)
 
     ours, raw, naive = [], [], []
     for repetition in range(ctx.repeat):
@@ -221,6 +225,7 @@ class _Pool:
                     "{}",
                     IdentityMethod.DOMAIN,
                     None,
+                    "",
                 )
             )
         return rows
@@ -243,6 +248,7 @@ class _Pool:
                     "hints",
                     "match_method",
                     "match_confidence",
+                    "review_key",
                 ],
                 rows,
             )
