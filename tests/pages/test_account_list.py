@@ -155,7 +155,9 @@ def test_list_shows_tier_stage_arr_and_owners(staff_client):
 
 
 @pytest.mark.parametrize("rows", [3, 12])
-def test_list_runs_a_constant_number_of_queries(staff_client, django_assert_num_queries, rows):
+def test_list_runs_a_constant_number_of_queries(
+    staff_client, django_assert_num_queries, rows, accounts_only
+):
     tier = TierFactory(rank=1)
     for i in range(rows):
         account = AccountFactory(tier=tier)

@@ -4,24 +4,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.choices import Stage
-from accounts.web import registry
 from tests.accounts.factories import AccountFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clean_registry():
-    """Registrations a test makes are undone after it."""
-    saved = {
-        name: dict(getattr(registry, name))
-        for name in ("_panels", "_scoreboard", "_tasks", "_columns", "_filters")
-    }
-    yield registry
-    for name, items in saved.items():
-        store = getattr(registry, name)
-        store.clear()
-        store.update(items)
 
 
 def add_template_dir(settings, path):
@@ -36,7 +21,9 @@ def test_only_staff(client, plain_user, name):
     assert client.get(reverse(name)).status_code == 403
 
 
-def test_scoreboard_counts_accounts_by_tier_and_stage(staff_client, django_assert_num_queries):
+def test_scoreboard_counts_accounts_by_tier_and_stage(
+    staff_client, django_assert_num_queries, accounts_only
+):
     gold = TierFactory(rank=1, name="Gold")
     TierFactory(rank=2, name="Silver")
     AccountFactory.create_batch(3, tier=gold, stage=Stage.CUSTOMER)

@@ -1,0 +1,183 @@
+"""What measurement adds to the pages: scores with band, trend and breakdown, the
+health trend, score bands by tier, the health column and filter of the account list."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.choices import Stage
+from metrics.models import AccountScore, AccountSnapshot, ScoreBand, ScoreModel
+from metrics.panels import band_matrix, snapshot_series
+from tests.accounts.factories import AccountFactory, TierFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def model(key):
+    score_model, _ = ScoreModel.objects.update_or_create(key=key, defaults={"name": key.title()})
+    ScoreBand.objects.filter(model=score_model).delete()
+    for band, minimum in [("green", 70), ("yellow", 40), ("red", 0)]:
+        ScoreBand.objects.create(model=score_model, name=band, min_score=minimum)
+    return score_model
+
+
+def score(account, score_model, value, band, breakdown=None):
+    return AccountScore.objects.create(
+        account=account,
+        model=score_model,
+        score=None if value is None else Decimal(value),
+        band=band,
+        breakdown=breakdown or {},
+        computed_at=timezone.now(),
+    )
+
+
+def snapshot(account, days_ago, **scores):
+    return AccountSnapshot.objects.create(
+        account=account,
+        day=timezone.localdate() - timedelta(days=days_ago),
+        scores=scores,
+        stage=Stage.CUSTOMER,
+    )
+
+
+def test_snapshot_series_fills_days_without_a_snapshot_with_the_day_before():
+    account = AccountFactory()
+    snapshot(account, 40, health=50)
+    snapshot(account, 3, health=62)
+    today = timezone.localdate()
+
+    series = snapshot_series(account=account, start=today - timedelta(days=5), end=today)
+
+    assert [series[today - timedelta(days=d)].get("health") for d in (5, 4, 3, 2, 0)] == [
+        50,
+        50,
+        62,
+        62,
+        62,
+    ]
+
+
+def test_account_page_shows_scores_with_band_trend_and_breakdown(staff_client):
+    account = AccountFactory(name="Acme")
+    health, fit = model("health"), model("fit")
+    breakdown = {
+        "components": [
+            {
+                "component": "Product usage trend",
+                "source": "signal_change_pct",
+                "raw": -12.5,
+                "points": 40.0,
+                "weight": 2.0,
+                "effective_weight": 0.5,
+                "contribution": 20.0,
+                "missing": False,
+            },
+            {
+                "component": "NPS",
+                "source": "nps_latest",
+                "raw": None,
+                "points": None,
+                "weight": 1.0,
+                "effective_weight": 0,
+                "contribution": None,
+                "missing": True,
+            },
+        ],
+        "note": "No value for NPS: left out, the other weights renormalised.",
+    }
+    score(account, health, "64", "yellow", breakdown)
+    score(account, fit, "81", "green")
+    snapshot(account, 29, health=70, fit=81)
+    snapshot(account, 10, health=64, fit=81)
+
+    html = staff_client.get(reverse("pages:account-detail", args=[account.pk])).content.decode()
+
+    # Fit reads before health; each score names its band in words.
+    assert html.index('data-model="fit"') < html.index('data-model="health"')
+    assert "Yellow</span>" in html and "Green</span>" in html
+    # 64 now against 70 thirty days ago.
+    assert "▼ -6.0 in 30 days" in html
+    assert 'aria-label="Health, last 30 days: from 70 to 64' in html
+    assert "Product usage trend" in html and "-12.5" in html and "(50%)" in html
+    assert "no value" in html and "No value for NPS" in html
+    assert "Health score at each month end, last 12 months" in html
+
+
+def test_account_without_scores_says_so(staff_client):
+    account = AccountFactory()
+    html = staff_client.get(reverse("pages:account-detail", args=[account.pk])).content.decode()
+    assert "No scores yet" in html
+
+
+def test_scores_panel_queries_do_not_grow_with_history(staff_client, django_assert_num_queries):
+    account = AccountFactory()
+    health = model("health")
+    score(account, health, "50", "yellow")
+    snapshot(account, 400, health=10)
+    url = reverse("pages:account-detail", args=[account.pk])
+    with CaptureQueriesContext(connection) as before:
+        staff_client.get(url)
+    for day in range(1, 300):
+        snapshot(account, day, health=day % 100)
+    with django_assert_num_queries(len(before.captured_queries)):
+        staff_client.get(url)
+
+
+def test_scoreboard_counts_bands_by_tier(staff_client):
+    gold = TierFactory(rank=1, name="Gold")
+    health = model("health")
+    for value, band in [("80", "green"), ("75", "green"), ("20", "red")]:
+        score(AccountFactory(tier=gold), health, value, band)
+    score(AccountFactory(), health, "50", "yellow")
+    merged = AccountFactory(tier=gold, merged_into=AccountFactory())
+    score(merged, health, "90", "green")
+
+    (health_rows,) = [m for m in band_matrix() if m["name"] == "Health"]
+
+    rows = {row["tier"]: row for row in health_rows["rows"]}
+    assert rows["Gold"]["total"] == 3
+    assert rows["Gold"]["segments"] == [
+        ("Green", 2, "green"),
+        ("Yellow", 0, "yellow"),
+        ("Red", 1, "red"),
+    ]
+    assert rows["No tier"]["total"] == 1
+    html = staff_client.get(reverse("pages:scoreboard")).content.decode()
+    assert "Score bands by tier" in html and "Health bands, Gold: Green 2 (67%)" in html
+
+
+def test_account_list_health_column_sort_and_filter(staff_client):
+    health = model("health")
+    score(AccountFactory(name="Healthy"), health, "88", "green")
+    score(AccountFactory(name="At risk"), health, "22", "red")
+    AccountFactory(name="Unscored")
+    url = reverse("pages:account-list")
+
+    response = staff_client.get(url, {"sort": "-health"})
+
+    names = [a.name for a in response.context["accounts"]]
+    assert names[:2] == ["Healthy", "At risk"]
+    html = response.content.decode()
+    assert "Green · 88" in html and "Red · 22" in html
+    red = staff_client.get(url, {"health_band": "red"})
+    assert [a.name for a in red.context["accounts"]] == ["At risk"]
+
+
+@pytest.mark.parametrize("rows", [3, 12])
+def test_list_with_health_stays_constant(staff_client, django_assert_num_queries, rows):
+    health = model("health")
+    for i in range(rows):
+        score(AccountFactory(), health, str(10 * i), "red")
+    # session, user, tiers, owners, health bands, count, rows, team prefetch, and what
+    # other apps add to the list (a fixed number, see test_account_list).
+    with CaptureQueriesContext(connection) as first:
+        staff_client.get(reverse("pages:account-list"), {"sort": "health"})
+    score(AccountFactory(), health, "99", "green")
+    with django_assert_num_queries(len(first.captured_queries)):
+        staff_client.get(reverse("pages:account-list"), {"sort": "health"})
