@@ -19,13 +19,15 @@ from django.utils import timezone
 
 from accounts.models import Tier
 
-from .choices import PlaybookStatus
+from . import hooks
+from .choices import OPEN_STATUSES, ActivationStatus, ExitReason, PlaybookStatus
 from .compiler import compile_snapshot, condition_clean
 from .evaluation import evaluation_run
-from .models import Condition, Playbook, PlaybookVersion, Step, Trigger
+from .models import Activation, Condition, Playbook, PlaybookVersion, Step, Trigger
 from .steps import step_config_clean
 
 __all__ = [
+    "activations_exit",
     "evaluation_run",
     "playbook_publish",
     "playbook_rollback",
@@ -403,3 +405,19 @@ def playbooks_import(*, items: list, publish: bool = False, user=None) -> list[P
         for playbook in saved:
             playbook_publish(playbook=playbook, user=user, note="Imported")
     return saved
+
+
+# Activations ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def activations_exit(*, ids: list[int], reason: str = ExitReason.MANUAL) -> int:
+    """End open activations by hand; returns how many were open and now exited."""
+    open_ids = list(
+        Activation.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).values_list("pk", flat=True)
+    )
+    Activation.objects.filter(pk__in=open_ids).update(
+        status=ActivationStatus.EXITED, ended_at=timezone.now(), reason=reason
+    )
+    hooks.run(hooks.ACTIVATIONS_EXITED, open_ids)
+    return len(open_ids)
