@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 api_v1 = [
     path("", include("signals.api.urls")),
     path("", include("accounts.api.urls")),
+    path("", include("metrics.api.urls")),
     path("", include("playbooks.api_execution.urls")),
     path("", include("playbooks.api.urls")),
 ]

@@ -382,10 +382,10 @@ def _blank_is_missing(field):
 
 def arr(*, as_of):
     on = utc_date(_moment(as_of))
-    return _arr_on(on)
+    return arr_on(on)
 
 
-def _arr_on(on):
+def arr_on(on):
     latest = (
         arr_change_list()
         .filter(account=OuterRef("pk"), effective_date__lte=on)
@@ -539,9 +539,9 @@ def won_12m(*, as_of):
 
 def nrr_12m(*, as_of):
     end = utc_date(_moment(as_of))
-    start_arr = Cast(_arr_on(add_months(end, -12)), FLOAT)
+    start_arr = Cast(arr_on(add_months(end, -12)), FLOAT)
     return ExpressionWrapper(
-        Cast(_arr_on(end), FLOAT) / NullIf(start_arr, Value(0.0)), output_field=FLOAT
+        Cast(arr_on(end), FLOAT) / NullIf(start_arr, Value(0.0)), output_field=FLOAT
     )
 
 
