@@ -24,3 +24,10 @@ class SignalsConfig(AppConfig):
         from .merge import HOOK
 
         register_merge_hook(HOOK)
+
+        # Demo signals, after the demo account graph (accounts never imports signals).
+        from accounts.demo import register_phase as register_demo_phase
+
+        from .demo import seed_signals
+
+        register_demo_phase(seed_signals)

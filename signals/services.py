@@ -529,10 +529,14 @@ def rollups_refresh(*, keys: Iterable[tuple[int, int, date]]) -> int:
             row.distinct_contacts = entry["contacts"]
             row.last_value = latest.get(key)
             changed.append(row)
-        AccountSignalDaily.objects.bulk_update(
+        # An upsert on the (already locked) rows: one statement per batch, where an
+        # UPDATE ... CASE per row and field grows with the batch size squared.
+        AccountSignalDaily.objects.bulk_create(
             changed,
-            ["count", "value_sum", "last_value", "distinct_contacts"],
             batch_size=INSERT_BATCH,
+            update_conflicts=True,
+            unique_fields=["account", "type", "day"],
+            update_fields=["count", "value_sum", "last_value", "distinct_contacts"],
         )
         if empty:
             AccountSignalDaily.objects.filter(pk__in=empty).delete()
