@@ -1,8 +1,8 @@
 """Tasks (the assignee's own), campaign audiences and personalization.
 
 - `tasks/`: an API key bound to a user, or a logged-in staff member, sees and updates
-  their own tasks (scopes `tasks:read` / `tasks:write`); an unbound key is refused, since
-  "my tasks" means nothing for it.
+  their own tasks (scopes `tasks:read` / `tasks:write`); an unbound key sees none, since
+  it is nobody.
 - `campaigns/<id>/audience/`: enrolled accounts with their reachable people, for ad and
   marketing-automation syncs (`campaigns:read`); suppressed, removed and do-not-contact
   accounts and people are never in it.
@@ -15,7 +15,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,7 +23,7 @@ from abx_site.common.scopes import Scope
 from accounts.identity import resolve
 
 from .. import selectors_execution as selectors
-from ..models_execution import Campaign, CampaignMembership, Task
+from ..models_execution import AccountExperience, Campaign, CampaignMembership, Task
 from ..services_execution import task_update
 from .serializers import (
     AudienceMemberSerializer,
@@ -59,9 +59,8 @@ class TaskViewSet(
     def get_queryset(self):
         user = self.request.user
         if not user.is_authenticated:
-            raise exceptions.PermissionDenied(
-                "This API key is not bound to a user: it has no tasks of its own."
-            )
+            # An unbound key holds the scope but is nobody: it has no tasks of its own.
+            return Task.objects.none()
         return selectors.task_list(assignee=user)
 
     def partial_update(self, request, *args, **kwargs):
@@ -89,6 +88,7 @@ class CampaignAudienceView(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 class PersonalizationView(APIView):
     read_scope = Scope.PERSONALIZATION_READ
+    queryset = AccountExperience.objects.none()  # staff need the permission to view it
 
     @extend_schema(
         summary="The visitor's website experience variant",
