@@ -237,3 +237,19 @@ def test_the_schema_shows_the_webhook_without_api_key_auth(client, superuser):
         "webhook-timestamp",
         "webhook-signature",
     }
+
+
+def test_the_purge_is_scheduled_daily_and_its_task_runs(website):
+    from django_q.models import Schedule
+
+    from signals.tasks import webhook_receipts_purge_task
+
+    schedule = Schedule.objects.get(name="abx-webhook-receipt-purge")
+    assert (schedule.func, schedule.schedule_type) == (
+        "signals.tasks.webhook_receipts_purge_task",
+        Schedule.DAILY,
+    )
+    WebhookReceipt.objects.create(
+        source=website, webhook_id="old", received_at=timezone.now() - timedelta(days=30)
+    )
+    assert webhook_receipts_purge_task() == 1
