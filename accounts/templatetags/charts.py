@@ -14,6 +14,25 @@ register = template.Library()
 _ids = itertools.count(1)
 
 
+# Data, not drawing: kept as they are for the text alternative and for tests in templates.
+RAW = frozenset({"value", "total", "percent"})
+
+
+def _svg(geometry):
+    """Numbers of the drawing as plain strings ("47.5", "45"): a template would otherwise
+    localise each coordinate, which costs more than drawing the chart. Data values
+    (`value`) keep their type for the text alternative."""
+    if isinstance(geometry, dict):
+        return {k: v if k in RAW else _svg(v) for k, v in geometry.items()}
+    if isinstance(geometry, list | tuple):
+        return type(geometry)(_svg(v) for v in geometry)
+    if isinstance(geometry, bool) or geometry is None:
+        return geometry
+    if isinstance(geometry, int | float):
+        return f"{geometry:g}" if isinstance(geometry, float) else str(geometry)
+    return geometry
+
+
 def _chart_id(prefix: str) -> str:
     # Unique within a page, so aria-labelledby never points at another chart's title.
     return f"{prefix}-{next(_ids)}"
@@ -31,7 +50,7 @@ def sparkline(values, label, width=120, height=28):
         if present
         else f"{label}: no data"
     )
-    return {"g": charts.sparkline(values, width=width, height=height), "summary": summary}
+    return {"g": _svg(charts.sparkline(values, width=width, height=height)), "summary": summary}
 
 
 @register.inclusion_tag("components/line_chart.html")
@@ -39,7 +58,7 @@ def line_chart(points, title, desc="", width=900, height=220):
     """`points`: [(label, value or None), ...] in order."""
     points = list(points)
     return {
-        "g": charts.line_chart(points, width=width, height=height),
+        "g": _svg(charts.line_chart(points, width=width, height=height)),
         "title": title,
         "desc": desc,
         "id": _chart_id("line"),
@@ -51,7 +70,7 @@ def bar_chart(items, title, desc="", width=900, height=160):
     """`items`: [(label, value), ...]."""
     items = list(items)
     return {
-        "g": charts.bar_chart(items, width=width, height=height),
+        "g": _svg(charts.bar_chart(items, width=width, height=height)),
         "title": title,
         "desc": desc,
         "id": _chart_id("bar"),
@@ -65,5 +84,6 @@ def stacked_band_bar(segments, title, width=240, height=14, legend=True):
     legend off only where the same figures stand beside the bar (a table row)."""
     g = charts.stacked_bar(list(segments), width=width, height=height)
     parts = ", ".join(f"{s['label']} {s['value']} ({s['percent']}%)" for s in g["segments"])
+    g = _svg(g)
     summary = f"{title}: {parts}" if parts else title
     return {"g": g, "title": title, "summary": summary, "legend": legend}

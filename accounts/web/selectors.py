@@ -166,14 +166,9 @@ class Committee:
 
 def committee(*, account: Account, per_role: int = 6) -> Committee:
     """The buying committee: contacts per role (up to `per_role` shown, the most senior
-    and most recently engaged first) and the tier's required roles covered or missing.
-    Two queries, whatever the number of contacts."""
-    counts = dict(
-        Contact.objects.filter(account=account)
-        .values_list("buying_role")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    and most recently engaged first, with the role's full count) and the tier's required
+    roles covered or missing. One query, whatever the number of contacts: windows over
+    the role rank the people and count them."""
     seniority = Case(
         When(seniority="c_level", then=Value(0)),
         When(seniority="vp", then=Value(1)),
@@ -182,22 +177,25 @@ def committee(*, account: Account, per_role: int = 6) -> Committee:
         default=Value(4),
         output_field=IntegerField(),
     )
-    # Only the roles' first few people are drawn; a window over the role keeps it one
-    # bounded query however many contacts an account has.
+    by_role = [F("buying_role")]
     ranked = (
         Contact.objects.filter(account=account)
         .annotate(
             rank=Window(
                 RowNumber(),
-                partition_by=[F("buying_role")],
+                partition_by=by_role,
                 order_by=[seniority.asc(), F("last_engaged_at").desc(nulls_last=True), F("id")],
-            )
+            ),
+            in_role=Window(Count("id"), partition_by=by_role),
         )
+        .filter(rank__lte=per_role)
         .order_by("buying_role", "rank")
     )
     shown: dict[str, list[Contact]] = {}
-    for contact in ranked.filter(rank__lte=per_role):
+    counts: dict[str, int] = {}
+    for contact in ranked:
         shown.setdefault(contact.buying_role, []).append(contact)
+        counts[contact.buying_role] = contact.in_role
     labels = dict(BuyingRole.choices)
     required_roles = [
         r for r in (account.tier.required_roles if account.tier else []) if r in labels
