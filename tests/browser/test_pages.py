@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from accounts.choices import BuyingRole, Seniority, Stage, TeamRole
+from metrics.models import AccountScore, AccountSnapshot, ScoreModel
 from playbooks.models import Task
 from signals.services import rollups_refresh
 from tests.accounts.factories import (
@@ -104,12 +105,58 @@ def world(db):
             activation=play,
             priority="high" if due < 0 else "normal",
         )
+    give_scores(acme, today)
     for i, (name, stage) in enumerate(
         [("Globex", Stage.OPPORTUNITY), ("Initech", Stage.PROSPECT), ("Umbrella", Stage.ENGAGED)]
     ):
         other = AccountFactory(name=name, tier=growth if i else strategic, stage=stage)
         ArrChangeFactory(account=other, arr=Decimal(10000 * (i + 1)))
     return {"user": user, "acme": acme}
+
+
+def give_scores(account, today):
+    """The four scores with a breakdown, and 200 days of daily snapshots."""
+    figures = {"fit": (82, "green"), "intent": (64, "yellow"), "engagement": (71, "green")}
+    figures["health"] = (38, "red")
+    for key, (value, band) in figures.items():
+        score_model, _ = ScoreModel.objects.update_or_create(
+            key=key, defaults={"name": key.title()}
+        )
+        AccountScore.objects.create(
+            account=account,
+            model=score_model,
+            score=Decimal(value),
+            band=band,
+            computed_at=timezone.now(),
+            breakdown={
+                "components": [
+                    {
+                        "component": "Product usage trend",
+                        "source": "signal_change_pct",
+                        "raw": -31.5,
+                        "points": float(value),
+                        "weight": 1.0,
+                        "effective_weight": 1.0,
+                        "contribution": float(value),
+                        "missing": False,
+                    }
+                ]
+            },
+        )
+    AccountSnapshot.objects.bulk_create(
+        AccountSnapshot(
+            account=account,
+            day=today - timedelta(days=d),
+            stage=Stage.CUSTOMER,
+            scores={
+                "fit": 82,
+                "intent": 40 + (d * 7) % 30,
+                "engagement": 60 + d % 15,
+                "health": 38 + min(d, 120) // 3,
+            },
+        )
+        for d in range(0, 200, 3)
+    )
 
 
 def log_in(page, live_server):
@@ -145,6 +192,8 @@ def test_a_day_with_the_account_pages(page, live_server, world, screenshot):
     assert "✗ Economic buyer missing" in committee.inner_text()
     assert "Dana Whitfield" in committee.inner_text()
     assert "165%" in page.locator(".stats").inner_text()  # NRR: 132,000 / 80,000
+    scores = page.locator("#panel-scores").inner_text()
+    assert "Health" in scores and "Red" in scores and "38" in scores
     plays = page.locator("#panel-plays").inner_text()
     assert "Expansion: usage surge" in plays and "Docs traffic up" in plays
     screenshot(page, "03-account-page")
