@@ -37,12 +37,13 @@ class Identity:
 def identity_of(hints: Mapping) -> Identity | None:
     """The identity an unmatched signal is queued under: its registrable domain (from the
     account's domain or URL, else a company email), else its external identifier, else
-    its normalised company name, else its IP address; None when it names none of these
-    (a free-mail address alone cannot be assigned to a company)."""
+    its normalised company name, else its IP address; None when it names none of these.
+    Free-mail domains are skipped: they cannot be assigned to a company."""
     account = hints.get("account") or {}
     for raw in (account.get("domain"), account.get("url")):
         domain = _domain(raw)
-        if domain:
+        # A free-mail domain is never a company's: assigning it would capture everyone.
+        if domain and not is_freemail(domain):
             return Identity(IdentityKind.DOMAIN, domain, domain)
     email = (hints.get("contact") or {}).get("email")
     if isinstance(email, str) and "@" in email:

@@ -52,19 +52,21 @@ def test_ingest_queues_unmatched_signals_by_identity_with_counts_and_first_last_
             item("e", account={"identifier": {"system": "crm", "id": "001A"}}),
             item("f", ip="203.0.113.9"),
             item("g", contact={"email": "someone@gmail.com"}),
+            item("h", account={"domain": "outlook.com"}),
         ]
     )
 
     # then
-    assert result.unmatched == 7
+    assert result.unmatched == 8
     assert queue() == {
         "domain:newco.io": ("domain", 2, DAY1, DAY2),
         "name:globex": ("name", 2, DAY1, DAY2),
         "identifier:crm:001A": ("identifier", 1, DAY1, DAY1),
         "ip:203.0.113.9": ("ip", 1, DAY1, DAY1),
     }
-    # a free-mail address alone names no company: stored, not queued
+    # a free-mail address or domain names no company: stored, not queued
     assert Signal.objects.get(external_id="g").review_key == ""
+    assert Signal.objects.get(external_id="h").review_key == ""
     assert UnmatchedIdentity.objects.get(key="name:globex").label == "Globex Corporation"
 
 
