@@ -222,6 +222,13 @@ def test_a_day_with_the_account_pages(page, live_server, world, screenshot):
     assert "Overdue" in inbox
     screenshot(page, "05-tasks")
 
+    # Complete a task: htmx takes its row away in place.
+    page.get_by_role("button", name="Complete: Call Dana about Line 4").click()
+    page.wait_for_function("document.querySelectorAll('#section-inbox tbody tr').length === 1")
+    assert page.url.endswith("/tasks/")
+    assert Task.objects.get(title="Call Dana about Line 4").status == "done"
+    screenshot(page, "05b-tasks-after-completing-one")
+
     # Log out.
     page.get_by_role("button", name="Log out").click()
     assert page.get_by_role("heading", name="You are logged out").is_visible()
@@ -238,6 +245,11 @@ def test_pages_work_without_javascript(nojs_page, live_server, world, screenshot
     assert rows.count() == 10
     assert page.get_by_role("link", name="← Latest signals").is_visible()
     screenshot(page, "06-account-page-older-signals-nojs")
+    # Completing a task is a plain form post that comes back to the inbox.
+    page.goto(f"{live_server.url}/tasks/")
+    page.get_by_role("button", name="Dismiss: Send the ROI review").click()
+    page.wait_for_url("**/tasks/")
+    assert "Task dismissed: Send the ROI review" in page.locator(".messages").inner_text()
     # Sorting is a link too.
     page.goto(f"{live_server.url}/accounts/")
     page.get_by_role("link", name="ARR").click()

@@ -116,3 +116,70 @@ def test_list_filters_by_motion_in_play_and_open_tasks(staff_client, staff_user)
     assert names(open_tasks="no") == ["Expanding", "Quiet"]
     assert names(motion="bogus") == ["Expanding", "Quiet", "Retained"]
     assert 'name="motion"' in staff_client.get(url).content.decode()
+
+
+def action_url(t, action):
+    return reverse("task-action", args=[t.pk, action])
+
+
+def test_completing_a_task_without_javascript(staff_client, staff_user):
+    t = task(AccountFactory(), staff_user, "Call back", due_in=0)
+
+    response = staff_client.post(action_url(t, "complete"), follow=True)
+
+    t.refresh_from_db()
+    assert t.status == TaskStatus.DONE and t.completed_at is not None
+    assert response.redirect_chain == [(reverse("pages:tasks"), 302)]
+    assert "Task completed: Call back" in response.content.decode()
+    assert "Nothing to do" in response.content.decode()
+
+
+def test_dismissing_a_task_with_htmx_swaps_the_row_out(staff_client, staff_user):
+    t = task(AccountFactory(), staff_user, "Maybe later", due_in=2)
+
+    response = staff_client.post(action_url(t, "dismiss"), headers={"HX-Request": "true"})
+
+    assert response.status_code == 200 and response.content == b""
+    t.refresh_from_db()
+    assert t.status == TaskStatus.DISMISSED
+
+
+def test_task_actions_are_refused_to_others_and_change_nothing(
+    staff_client, staff_user, plain_user
+):
+    from django.test import Client
+
+    client = Client()
+    someone = UserFactory(username="someone")
+    theirs = task(AccountFactory(), someone, "Not yours")
+    done = task(AccountFactory(), staff_user, "Already done", status=TaskStatus.DONE)
+    mine = task(AccountFactory(), staff_user, "Mine")
+
+    assert staff_client.post(action_url(theirs, "complete")).status_code == 404
+    assert staff_client.post(action_url(done, "dismiss")).status_code == 404
+    assert staff_client.post(action_url(mine, "explode")).status_code == 404
+    assert staff_client.get(action_url(mine, "complete")).status_code == 405
+    assert client.post(action_url(mine, "complete")).status_code == 302  # to log in
+    client.force_login(plain_user)
+    assert client.post(action_url(mine, "complete")).status_code == 403
+    theirs.refresh_from_db()
+    done.refresh_from_db()
+    mine.refresh_from_db()
+    assert (theirs.status, done.status, mine.status) == ("open", "done", "open")
+
+
+def test_task_actions_need_the_csrf_token(staff_user):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff_user)
+    t = task(AccountFactory(), staff_user, "Guarded")
+
+    assert browser.post(action_url(t, "complete")).status_code == 403
+    page = browser.get(reverse("pages:tasks")).content.decode()
+    token = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    assert (
+        browser.post(action_url(t, "complete"), {"csrfmiddlewaretoken": token}).status_code == 302
+    )
+    t.refresh_from_db()
+    assert t.status == TaskStatus.DONE
