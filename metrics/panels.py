@@ -11,9 +11,11 @@ from datetime import date, timedelta
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils import timezone
 
+from accounts.models import Tier
 from accounts.web import registry
 from accounts.web.selectors import month_ends
 
+from . import revenue, scoreboard
 from .models import AccountScore, AccountSnapshot, ScoreBand
 
 # The order the four shipped models read in; models RevOps adds follow by name.
@@ -138,6 +140,79 @@ def band_matrix():
     return result
 
 
+GROUPING_LABELS = {
+    "tier": "Tier",
+    "stage": "Stage",
+    "owner": "Owner",
+    "industry": "Industry",
+    "partner": "Partner",
+    "motion": "Motion in play",
+}
+COHORT_MONTHS = (3, 6, 12, 24)
+
+
+def _rollup(request):
+    """The scoreboard figures grouped by `?group_by=` (tier by default): accounts, ARR,
+    NRR and GRR over 12 months, pipeline, won, average health and its bands."""
+    names = scoreboard.grouping_names()
+    group_by = request.GET.get("group_by", "tier")
+    if group_by not in names:
+        group_by = "tier"
+    result = scoreboard.rollup(group_by=group_by)
+    groups = result["groups"]
+    if group_by == "tier":
+        # Tiers read by rank, not by name; accounts without a tier last.
+        rank = dict(Tier.objects.values_list("name", "rank"))
+        groups = sorted(groups, key=lambda g: (g["key"] is None, rank.get(g["key"], 0)))
+    order = ["green", "yellow", "red"]
+    rows = []
+    for group in [*groups, {**result["total"], "key": "All accounts", "is_total": True}]:
+        health = group["scores"].get(HEALTH, {"average": None, "bands": {}})
+        bands = health["bands"]
+        band_names = order + sorted(set(bands) - set(order))
+        rows.append(
+            {
+                **group,
+                "label": group["key"] if group["key"] is not None else "None",
+                "health": health["average"],
+                "segments": [
+                    ("No score" if b == "none" else b.title(), bands.get(b, 0), band_css(b))
+                    for b in band_names
+                ],
+                "bands_title": f"Health bands, {group['key'] or 'none'}",
+            }
+        )
+    return {
+        "rows": rows,
+        "group_by": group_by,
+        "groupings": [(n, GROUPING_LABELS.get(n, n.title())) for n in names],
+        "note": result["note"],
+        "period_start": result["period_start"],
+    }
+
+
+def _cohorts(request):
+    """Cohorts by the quarter of their first ARR: starting ARR, and NRR and LTV a few
+    months on (DESIGN §5), the latest cohorts first."""
+    rows = []
+    for cohort in reversed(revenue.cohorts()):
+        by_month = {m["months_since"]: m for m in cohort["months"]}
+        latest = cohort["months"][-1] if cohort["months"] else None
+        rows.append(
+            {
+                **cohort,
+                "at": [by_month.get(n) for n in COHORT_MONTHS],
+                "latest": latest,
+            }
+        )
+    chart = [
+        (row["cohort"], round(float(row["latest"]["nrr"]) * 100, 1))
+        for row in reversed(rows)
+        if row["latest"] and row["latest"]["nrr"] is not None
+    ]
+    return {"rows": rows, "months": COHORT_MONTHS, "chart": chart}
+
+
 def _scoreboard_bands(request):
     return {"models": band_matrix()}
 
@@ -175,6 +250,20 @@ def register():
         title="Scores",
         template="metrics/panels/scores.html",
         context=_scores,
+    )
+    registry.register_scoreboard_section(
+        "rollup",
+        order=5,
+        title="Rollup",
+        template="metrics/sections/rollup.html",
+        context=_rollup,
+    )
+    registry.register_scoreboard_section(
+        "cohorts",
+        order=20,
+        title="Cohorts: NRR and LTV by quarter of first ARR",
+        template="metrics/sections/cohorts.html",
+        context=_cohorts,
     )
     registry.register_scoreboard_section(
         "score-bands",

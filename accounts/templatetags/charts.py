@@ -70,7 +70,8 @@ def bar_chart(items, title, desc="", width=900, height=160):
     """`items`: [(label, value), ...]."""
     items = list(items)
     return {
-        "g": _svg(charts.bar_chart(items, width=width, height=height)),
+        # A few bars stay slim instead of filling the width.
+        "g": _svg(charts.bar_chart(items, width=width, height=height, max_bar=56)),
         "title": title,
         "desc": desc,
         "id": _chart_id("bar"),

@@ -146,9 +146,11 @@ def bar_chart(
     fmt: Callable[[Number], str] = compact_number,
     gap=0.3,
     max_x_labels=12,
+    max_bar=None,
 ) -> dict:
     """Vertical bars: each of n items gets a slot of plot_width / n; the bar fills
-    (1 - gap) of it, centred; its height is plot_height * value / ceiling."""
+    (1 - gap) of it (at most `max_bar` px), centred; its height is
+    plot_height * value / ceiling."""
     top, right, bottom, left = margin
     plot_w = width - left - right
     plot_h = height - top - bottom
@@ -158,6 +160,8 @@ def bar_chart(
     n = len(items)
     slot = plot_w / n if n else plot_w
     bar_w = slot * (1 - gap)
+    if max_bar is not None:
+        bar_w = min(bar_w, max_bar)
     every = max(1, math.ceil(n / max_x_labels))
     bars = []
     for i, (label, value) in enumerate(items):

@@ -83,6 +83,15 @@ def test_bar_chart_geometry():
     assert (a["center"], b["center"]) == (77.5, 152.5)
 
 
+def test_bar_chart_caps_the_bar_width():
+    g = charts.bar_chart(
+        [("a", 10)], width=200, height=100, margin=(10, 10, 20, 40), gap=0.2, max_bar=30
+    )
+    # One 150 px slot: the bar is 30 px wide, centred at 40 + 75.
+    (a,) = g["bars"]
+    assert (a["x"], a["width"], a["center"]) == (100.0, 30.0, 115.0)
+
+
 def test_stacked_bar_geometry():
     g = charts.stacked_bar([("Green", 1, "green"), ("Red", 3, "red")], width=200)
     assert [(s["x"], s["width"], s["percent"]) for s in g["segments"]] == [

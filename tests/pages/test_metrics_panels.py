@@ -181,3 +181,68 @@ def test_list_with_health_stays_constant(staff_client, django_assert_num_queries
     score(AccountFactory(), health, "99", "green")
     with django_assert_num_queries(len(first.captured_queries)):
         staff_client.get(reverse("pages:account-list"), {"sort": "health"})
+
+
+def test_scoreboard_rollup_by_tier_with_revenue_figures(staff_client):
+    from tests.accounts.factories import ArrChangeFactory
+
+    gold, silver = TierFactory(rank=1, name="Gold"), TierFactory(rank=2, name="Silver")
+    today = timezone.localdate()
+    old = AccountFactory(tier=gold)
+    ArrChangeFactory(account=old, effective_date=today - timedelta(days=500), arr=Decimal(100000))
+    ArrChangeFactory(account=old, effective_date=today - timedelta(days=60), arr=Decimal(120000))
+    new = AccountFactory(tier=gold)
+    ArrChangeFactory(account=new, effective_date=today - timedelta(days=90), arr=Decimal(50000))
+    AccountFactory(tier=silver)
+
+    response = staff_client.get(reverse("pages:scoreboard"))
+
+    (rollup,) = [s for s in response.context["sections"] if s["section"].key == "rollup"]
+    html = rollup["html"]
+    # Gold: ARR 170,000; NRR over accounts with ARR a year ago: 120,000 / 100,000.
+    gold_row = html[html.index(">Gold<") : html.index(">Silver<")]
+    assert "$170,000" in gold_row and "120.0%" in gold_row and "100.0%" in gold_row
+    assert html.index(">Gold<") < html.index(">Silver<") < html.index(">All accounts<")
+    by_stage = staff_client.get(reverse("pages:scoreboard"), {"group_by": "stage"})
+    assert 'aria-current="true">Stage</a>' in by_stage.content.decode()
+    fallback = staff_client.get(reverse("pages:scoreboard"), {"group_by": "nonsense"})
+    assert 'aria-current="true">Tier</a>' in fallback.content.decode()
+
+
+def test_scoreboard_cohorts_follow_the_design_example(staff_client):
+    from datetime import date
+
+    from tests.accounts.factories import ArrChangeFactory
+
+    account = AccountFactory(stage=Stage.CUSTOMER)
+    ArrChangeFactory(account=account, effective_date=date(2025, 1, 10), arr=Decimal(12000))
+    ArrChangeFactory(account=account, effective_date=date(2025, 4, 1), arr=Decimal(24000))
+
+    html = staff_client.get(reverse("pages:scoreboard")).content.decode()
+
+    section = html[html.index('id="section-cohorts"') :]
+    row = section[section.index('<th scope="row">2025-Q1</th>') :]
+    row = row[: row.index("</tr>")]
+    # Starting ARR 12,000; at 3 months (2025-06-30) NRR = 24,000 / 12,000.
+    assert "$12,000" in row
+    assert '<td class="num">200%</td>' in row
+
+
+def test_scoreboard_queries_do_not_grow_with_accounts(staff_client, django_assert_num_queries):
+    from tests.accounts.factories import ArrChangeFactory
+
+    gold = TierFactory(rank=1, name="Gold")
+    health = model("health")
+
+    def add(n):
+        for i in range(n):
+            account = AccountFactory(tier=gold)
+            ArrChangeFactory(account=account, arr=Decimal(1000 * (i + 1)))
+            score(account, health, "55", "yellow")
+
+    add(3)
+    with CaptureQueriesContext(connection) as first:
+        staff_client.get(reverse("pages:scoreboard"))
+    add(10)
+    with django_assert_num_queries(len(first.captured_queries)):
+        staff_client.get(reverse("pages:scoreboard"))
