@@ -8,6 +8,7 @@ a fixed number of queries whatever the data size.
 
 from datetime import date, timedelta
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils import timezone
 
@@ -149,6 +150,17 @@ GROUPING_LABELS = {
     "motion": "Motion in play",
 }
 COHORT_MONTHS = (3, 6, 12, 24)
+# Rollups and cohorts read every account's history (seconds at 100,000 accounts) and
+# change with ARR and deals, which move daily: the page keeps them this long.
+SCOREBOARD_CACHE_SECONDS = 300
+
+
+def _cached(name, compute):
+    """`compute()` kept for SCOREBOARD_CACHE_SECONDS, with the time it was computed."""
+    key = f"abx:scoreboard:{name}:{timezone.localdate().isoformat()}"
+    return cache.get_or_set(
+        key, lambda: {"value": compute(), "at": timezone.now()}, SCOREBOARD_CACHE_SECONDS
+    )
 
 
 def _rollup(request):
@@ -158,7 +170,8 @@ def _rollup(request):
     group_by = request.GET.get("group_by", "tier")
     if group_by not in names:
         group_by = "tier"
-    result = scoreboard.rollup(group_by=group_by)
+    cached = _cached(f"rollup:{group_by}", lambda: scoreboard.rollup(group_by=group_by))
+    result = cached["value"]
     groups = result["groups"]
     if group_by == "tier":
         # Tiers read by rank, not by name; accounts without a tier last.
@@ -188,14 +201,16 @@ def _rollup(request):
         "groupings": [(n, GROUPING_LABELS.get(n, n.title())) for n in names],
         "note": result["note"],
         "period_start": result["period_start"],
+        "computed_at": cached["at"],
     }
 
 
 def _cohorts(request):
     """Cohorts by the quarter of their first ARR: starting ARR, and NRR and LTV a few
     months on (DESIGN §5), the latest cohorts first."""
+    cached = _cached("cohorts", revenue.cohorts)
     rows = []
-    for cohort in reversed(revenue.cohorts()):
+    for cohort in reversed(cached["value"]):
         by_month = {m["months_since"]: m for m in cohort["months"]}
         latest = cohort["months"][-1] if cohort["months"] else None
         rows.append(
@@ -210,7 +225,7 @@ def _cohorts(request):
         for row in reversed(rows)
         if row["latest"] and row["latest"]["nrr"] is not None
     ]
-    return {"rows": rows, "months": COHORT_MONTHS, "chart": chart}
+    return {"rows": rows, "months": COHORT_MONTHS, "chart": chart, "computed_at": cached["at"]}
 
 
 def _scoreboard_bands(request):

@@ -4,6 +4,16 @@ from django.contrib.auth.models import User
 from accounts.web import registry
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """The scoreboard keeps rollups for a few minutes: every test starts without them."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def staff_client(client, staff_user):
     client.force_login(staff_user)
