@@ -342,3 +342,21 @@ def test_decisions_need_the_change_permission(client, django_user_model):
 def test_queue_times_are_aware_utc():
     signals_ingest(items=[item("a", account={"domain": "newco.io"})])
     assert UnmatchedIdentity.objects.get().first_seen == datetime.fromisoformat(DAY1.isoformat())
+
+
+def test_the_assign_form_finds_accounts_by_autocomplete(admin_client_):
+    AccountFactory(name="Wayne Enterprises")
+    AccountFactory(name="Stark Industries")
+
+    response = admin_client_.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "signals",
+            "model_name": "unmatchedidentity",
+            "field_name": "account",
+            "term": "wayne",
+        },
+    )
+
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == ["Wayne Enterprises"]
