@@ -180,6 +180,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "abx_site.common.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": ["abx_site.common.api.throttling.ApiRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": [
+        "abx_site.common.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 # Requests per API key (or staff user), and per address for callers with neither, counted
 # in the cache (shared through Redis when REDIS_URL is set). Empty turns the limit off.
@@ -206,10 +211,10 @@ SPECTACULAR_SETTINGS = {
         "AccountStageEnum": "accounts.choices.Stage",
         "DealStageEnum": "accounts.choices.DealStage",
         "DealStatusEnum": "accounts.choices.DealStatus",
-        "TaskStatusEnum": "playbooks.choices_execution.TaskStatus",
         "PlaybookStatusEnum": "playbooks.choices.PlaybookStatus",
         "ActivationStatusEnum": "playbooks.choices.ActivationStatus",
         "BacktestStatusEnum": "playbooks.choices.JobStatus",
+        "TaskStatusEnum": "playbooks.choices_execution.TaskStatus",
     },
 }
 

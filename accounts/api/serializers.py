@@ -64,6 +64,8 @@ class AccountOutputSerializer(serializers.ModelSerializer):
         source="arr", **MONEY, help_text="ARR today: the last ARR change on or before today."
     )
     team = TeamMemberOutputSerializer(many=True)
+    # Text, not a URL, in the schema: an account without a website answers "".
+    website = serializers.CharField(read_only=True)
 
     class Meta:
         model = Account

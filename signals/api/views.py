@@ -157,7 +157,8 @@ class SignalWebhookView(APIView):
             raise exceptions.AuthenticationFailed(str(exc)) from None
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # RecursionError: nesting too deep for the decoder is bad input, not a fault.
             raise exceptions.ParseError(f"JSON parse error - {exc}") from None
         items = _batch_items(data, allow_single=True)
         result = signals_webhook_receive(

@@ -11,6 +11,12 @@ def exception_handler(exc, context):
     """
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_errors(exc))
+    elif isinstance(exc, OverflowError):
+        # A filter such as `?partner=1e113` reaches the database as an integer that
+        # SQLite cannot hold: the caller's number is out of range, not a server fault.
+        exc = exceptions.ValidationError(
+            {"non_field_errors": ["A number in the request is out of range."]}
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

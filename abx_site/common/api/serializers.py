@@ -32,6 +32,10 @@ class ErrorSerializer(serializers.Serializer):
 
     message = serializers.CharField()
     errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="Field name -> messages; `non_field_errors` for the body as a whole.",
+        child=serializers.JSONField(),
+        help_text=(
+            "Field name -> list of messages; `non_field_errors` for the body as a whole. "
+            'A nested or list field maps to the same shape inside (`{"domains": '
+            '{"0": ["..."]}}`).'
+        ),
     )
