@@ -18,6 +18,13 @@ class PlaybooksConfig(AppConfig):
         from .schedules import ensure_after_migrate
 
         post_migrate.connect(ensure_after_migrate, dispatch_uid="playbooks-evaluation-schedule")
+
+        # The demo library of playbooks, after the demo accounts, signals and scores.
+        from accounts.demo import register_phase as register_demo_phase
+
+        from .demo import seed_playbooks
+
+        register_demo_phase(seed_playbooks)
         from .execution import wiring  # the execution layer: evaluator hooks, admin, panels
 
         wiring.connect()
