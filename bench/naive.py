@@ -8,6 +8,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from abx_site.common.scopes import Scope
+from accounts.models import Account
 from signals.models import Signal, SignalType, Source
 
 
@@ -40,3 +41,17 @@ class NaiveSignalCreateView(generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         serializer.save()
         return Response({"accepted": len(serializer.data)}, status=status.HTTP_200_OK)
+
+
+class MinimalAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = ["id", "name", "stage", "country", "employee_count"]
+
+
+class MinimalAccountView(generics.RetrieveAPIView):
+    """The scoreboard API's baseline: the least a DRF detail view can do (one SELECT)."""
+
+    queryset = Account.objects.all()
+    serializer_class = MinimalAccountSerializer
+    read_scope = Scope.SCOREBOARDS_READ

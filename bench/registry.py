@@ -83,6 +83,10 @@ class Benchmark:
 BENCHMARKS: list[Benchmark] = []
 
 
+class NotBuilt(Exception):
+    """Raised by a benchmark whose feature is missing: its row says so, with no number."""
+
+
 def benchmark(*, name: str, target: str, sizes=("tiny", "small", "default", "dense")):
     """Register `function` as a benchmark (in call order: the table keeps it)."""
 

@@ -3,10 +3,12 @@
 import os
 import platform
 from datetime import UTC, datetime
+from pathlib import Path
 
 from .registry import Result
 
 MEMORY_BAR_MIB = 1024
+NOTES = Path(__file__).resolve().parent / "notes.md"
 
 
 def machine() -> dict:
@@ -70,6 +72,9 @@ def render(*, runs: list[dict], size: str, repeat: int, extra_notes: str = "") -
             lines.append(_row(name, run["label"], data))
     if extra_notes:
         lines += ["", extra_notes.strip()]
+    if NOTES.exists():
+        # The hand-written part: profiles, what was changed, before and after.
+        lines += ["", NOTES.read_text().strip()]
     return "\n".join(lines) + "\n"
 
 

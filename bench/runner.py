@@ -14,7 +14,7 @@ from django.test.utils import override_settings
 from accounts.dataset import PRESETS, generate
 
 from . import benchmarks  # noqa: F401 - fills the registry
-from .registry import BENCHMARKS, Context, find
+from .registry import BENCHMARKS, Context, NotBuilt, find
 
 
 def prepare(*, size: str, seed: int = 1, log=print) -> dict:
@@ -33,8 +33,11 @@ def run(name: str, ctx: Context) -> dict:
         return {"target": entry.target, "todo": entry.todo}
     if ctx.size not in entry.sizes:
         return {"target": entry.target, "todo": f"not run at size {ctx.size}"}
-    with override_settings(ROOT_URLCONF="bench.urls"):
-        result = entry.function(ctx)
+    try:
+        with override_settings(ROOT_URLCONF="bench.urls"):
+            result = entry.function(ctx)
+    except NotBuilt as exc:
+        return {"target": entry.target, "todo": str(exc)}
     result.peak_rss_mib = peak_rss_mib()
     return {"target": entry.target, "result": result.as_dict()}
 
