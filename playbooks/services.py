@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Tier
 
@@ -123,9 +124,13 @@ def playbook_save(*, data: dict, playbook: Playbook | None = None) -> Playbook:
     playbook.steps.all().delete()
     for t_order, trigger in enumerate(cleaned["triggers"]):
         row = Trigger.objects.create(playbook=playbook, name=trigger["name"], order=t_order)
-        Condition.objects.bulk_create(
-            Condition(trigger=row, order=c_order, **condition)
-            for c_order, condition in enumerate(trigger["conditions"])
+        # With history: a plain bulk_create would leave conditions out of the audit trail.
+        bulk_create_with_history(
+            [
+                Condition(trigger=row, order=c_order, **condition)
+                for c_order, condition in enumerate(trigger["conditions"])
+            ],
+            Condition,
         )
     for s_order, step in enumerate(cleaned["steps"]):
         Step.objects.create(playbook=playbook, order=s_order, **step)

@@ -10,7 +10,7 @@ from tests.accounts.factories import AccountFactory, ContactFactory, PersonaRule
 from tests.worker import running_worker, wait_for
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_qcluster_applies_persona_rules_queued_through_the_orm_broker():
     # given contacts whose role is unknown and a rule that knows their title
     PersonaRuleFactory(

@@ -8,7 +8,7 @@ from bench import report, runner
 from bench.registry import BENCHMARKS, Context, percentile
 from signals.models import Signal
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_every_benchmark_runs_at_the_tiny_size_and_the_table_shows_it():

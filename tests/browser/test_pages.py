@@ -24,7 +24,7 @@ from tests.accounts.factories import (
 from tests.playbooks.factories import ActivationFactory
 from tests.signals.factories import SignalFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture

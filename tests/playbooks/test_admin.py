@@ -150,6 +150,44 @@ def test_preview_explain_and_backtest_pages(revops):
     assert not Activation.objects.exists()
 
 
+def test_the_editor_records_who_changed_the_playbook_and_each_row(revops, staff_user):
+    # given a saved playbook
+    revops.post(url("add"), editor_post())
+    playbook = Playbook.objects.get()
+
+    # when RevOps changes its conditions in the editor
+    changed = editor_post(
+        conditions=[{"feature": "employee_count", "operator": "gte", "value": "500"}]
+    )
+    assert revops.post(url("change", playbook.pk), changed).status_code == 302
+
+    # then the playbook and every row it replaced or added carry who did it
+    assert playbook.history.latest().history_user == staff_user
+    created = Condition.history.filter(history_type="+").order_by("history_id")
+    deleted = Condition.history.filter(history_type="-")
+    assert [r.feature for r in created] == ["signal_count", "industry", "employee_count"]
+    assert {r.feature for r in deleted} == {"signal_count", "industry"}
+    assert {r.history_user for r in (*created, *deleted)} == {staff_user}
+    assert {r.history_user for r in Step.history.all()} == {staff_user}
+    condition = Condition.objects.get()
+    page = revops.get(reverse("admin:playbooks_condition_history", args=[condition.pk]))
+    assert page.status_code == 200
+    assert staff_user.username in page.text
+
+
+@pytest.mark.parametrize("team", ["Sales", "Customer Success", "Marketing", "Partner"])
+def test_other_teams_cannot_save_or_publish_in_the_editor(client, team):
+    playbook = published()
+    member = User.objects.create_user(f"member-of-{team}", password="pw", is_staff=True)
+    member.groups.add(Group.objects.get(name=team))
+    client.force_login(member)
+    before = playbook.history.count()
+
+    assert client.post(url("change", playbook.pk), editor_post()).status_code == 403
+    assert client.post(url("publish", playbook.pk)).status_code == 403
+    assert playbook.history.count() == before
+
+
 def test_viewers_see_the_editor_but_cannot_save(client):
     playbook = published()
     viewer = User.objects.create_user("viewer", password="pw", is_staff=True)

@@ -36,7 +36,9 @@ def concrete(path: str) -> str:
 
 def scope_for(method: str, path: str) -> str | None:
     """The scope the endpoint's view asks of an API key for this method."""
-    view = resolve(concrete(path)).func.cls
+    func = resolve(concrete(path)).func
+    # A viewset's action may set its own scope (`@action(..., write_scope=...)`).
+    view = type("View", (func.cls,), dict(getattr(func, "initkwargs", {})))
 
     class Probe:
         pass
