@@ -9,6 +9,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -64,7 +65,13 @@ def account_list(request):
     for column in columns:
         rows = column.annotate(rows)
         if sort.lstrip("-") == column.key and column.sort_field:
-            rows = rows.order_by(("-" if sort.startswith("-") else "") + column.sort_field, "id")
+            # Accounts without a value go last either way (PostgreSQL sorts NULL first
+            # when descending, SQLite last).
+            field = F(column.sort_field)
+            first = (
+                field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
+            )
+            rows = rows.order_by(first, "id")
     extra_filters = []
     for extra in registry.account_filters():
         value = params.get(extra.key, "")
