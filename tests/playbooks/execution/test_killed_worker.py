@@ -30,6 +30,9 @@ SCRIPT = "from playbooks.execution import runner; runner.step_run_execute(step_r
 
 
 def waiting_backends(conn) -> list[int]:
+    # The blocker's transaction stays open (it holds the lock), and PostgreSQL keeps one
+    # snapshot of pg_stat_activity per transaction: drop it so each poll sees anew.
+    conn.execute("SELECT pg_stat_clear_snapshot()")
     rows = conn.execute(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
         "AND wait_event_type = 'Lock'"
