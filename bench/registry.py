@@ -2,13 +2,11 @@
 
 A benchmark takes a `Context` (the data set size, repetitions, a logger) and returns a
 `Result`: its median beside the baseline it measured in the same run, and the bars of
-DESIGN §10 it must hold, each checked. A benchmark whose feature does not exist yet is
-registered with `todo=` instead of a function: the table says "not built yet", never a
-made-up number.
+DESIGN §10 it must hold, each checked.
 
-To add one (for scores, playbook evaluation, scoreboards, ...): write
-`def my_benchmark(ctx) -> Result` in a module under `bench/`, and register it with
-`@benchmark(name=..., target=...)`; import the module in `bench/benchmarks/__init__.py`.
+To add one: write `def my_benchmark(ctx) -> Result` in a module under `bench/benchmarks/`,
+register it with `@benchmark(name=..., target=...)`, and import the module in
+`bench/benchmarks/__init__.py`.
 """
 
 import statistics
@@ -74,17 +72,12 @@ class Context:
 class Benchmark:
     name: str
     target: str
-    function: Callable[[Context], Result] | None = None
-    todo: str = ""
+    function: Callable[[Context], Result]
     # The sizes it runs at ("dense" is for rollup-heavy work).
     sizes: tuple[str, ...] = ("tiny", "small", "default", "dense")
 
 
 BENCHMARKS: list[Benchmark] = []
-
-
-class NotBuilt(Exception):
-    """Raised by a benchmark whose feature is missing: its row says so, with no number."""
 
 
 def benchmark(*, name: str, target: str, sizes=("tiny", "small", "default", "dense")):
@@ -95,11 +88,6 @@ def benchmark(*, name: str, target: str, sizes=("tiny", "small", "default", "den
         return function
 
     return register
-
-
-def todo(*, name: str, target: str, reason: str) -> None:
-    """A row of DESIGN §10 whose feature is not built yet."""
-    BENCHMARKS.append(Benchmark(name=name, target=target, todo=reason))
 
 
 def find(name: str) -> Benchmark:

@@ -7,14 +7,18 @@ class MetricsConfig(AppConfig):
     name = "metrics"
 
     def ready(self):
-        # The built-in features register themselves when the catalog is imported.
-        # Demo scores and snapshots, after the demo signals (accounts never imports metrics).
-        from accounts.demo import register_phase
+        # The built-in features register themselves when the catalog is imported. Demo
+        # scores and snapshots, and a generated data set's scores, come after the signals
+        # (accounts never imports metrics).
+        from accounts.dataset import register_phase as register_dataset_phase
+        from accounts.demo import register_phase as register_demo_phase
 
         from . import features  # noqa: F401
+        from .dataset import scores_phase
         from .demo import seed_scores
 
-        register_phase(seed_scores)
+        register_demo_phase(seed_scores)
+        register_dataset_phase(scores_phase)
 
         # Scores on the account page, score bands on the scoreboard, the health column
         # and filter of the account list.

@@ -19,12 +19,17 @@ class PlaybooksConfig(AppConfig):
 
         post_migrate.connect(ensure_after_migrate, dispatch_uid="playbooks-evaluation-schedule")
 
-        # The demo library of playbooks, after the demo accounts, signals and scores.
+        # The demo library of playbooks, and a generated data set's, after the accounts,
+        # signals and scores.
+        from accounts.dataset import register_phase as register_dataset_phase
         from accounts.demo import register_phase as register_demo_phase
 
+        from .dataset import playbooks_phase
         from .demo import seed_playbooks
 
         register_demo_phase(seed_playbooks)
+        register_dataset_phase(playbooks_phase)
+
         from .execution import wiring  # the execution layer: evaluator hooks, admin, panels
 
         wiring.connect()

@@ -38,6 +38,7 @@ class Sizes:
     deals: int = 20_000
     arr_customers: int = 10_000
     arr_months: int = 24
+    playbooks: int = 50
 
 
 PRESETS = {
@@ -59,7 +60,9 @@ PRESETS = {
         arr_customers=1_000,
     ),
     # The smoke test's size: every table, in a second or two.
-    "tiny": Sizes(accounts=300, contacts=900, signals=6_000, days=60, deals=60, arr_customers=30),
+    "tiny": Sizes(
+        accounts=300, contacts=900, signals=6_000, days=60, deals=60, arr_customers=30, playbooks=9
+    ),
 }
 
 # A phase takes the `Dataset` and returns what it created, by kind.

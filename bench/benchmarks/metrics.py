@@ -1,8 +1,4 @@
-"""Scores and scoreboards (metrics): recompute, the account scoreboard API, rollup by tier.
-
-Each one checks that its feature is there first and reports "not built yet" otherwise,
-so the table never shows a number for something that does not exist.
-"""
+"""Scores and scoreboards (metrics): recompute, the account scoreboard API, rollup by tier."""
 
 import random
 import time
@@ -10,13 +6,13 @@ import time
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import Resolver404, resolve
 
 from abx_site.common.models import ApiKey
 from abx_site.common.scopes import Scope
 from accounts.models import Account
+from metrics.services import scores_recompute as recompute
 
-from ..registry import Bar, Context, NotBuilt, Result, benchmark, median, percentile, timed
+from ..registry import Bar, Context, Result, benchmark, median, percentile, timed
 
 RECOMPUTE_SECONDS = 30
 SCOREBOARD_P99_MS = 25
@@ -24,19 +20,8 @@ SCOREBOARD_QUERIES = 10
 ROLLUP_MS = 500
 
 
-def _require(path: str) -> None:
-    try:
-        resolve(path)
-    except Resolver404:
-        raise NotBuilt(f"not built yet: {path}") from None
-
-
 @benchmark(name="recompute all scores", target=f"<= {RECOMPUTE_SECONDS} s")
 def scores_recompute(ctx: Context) -> Result:
-    try:
-        from metrics.services import scores_recompute as recompute
-    except ImportError:
-        raise NotBuilt("not built yet: metrics.services.scores_recompute") from None
     samples = [timed(recompute) for _ in range(ctx.repeat)]
     seconds = median(samples)
     return Result(
@@ -53,7 +38,6 @@ def scores_recompute(ctx: Context) -> Result:
     target=f"p99 <= {SCOREBOARD_P99_MS} ms, <= {SCOREBOARD_QUERIES} queries",
 )
 def account_scoreboard(ctx: Context) -> Result:
-    _require("/api/v1/accounts/1/scoreboard/")
     requests = ctx.pick(tiny=20, small=200, default=300)
     ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
     picked = random.Random(3).choices(ids, k=requests)
@@ -97,7 +81,6 @@ def account_scoreboard(ctx: Context) -> Result:
 
 @benchmark(name="rollup by tier", target=f"<= {ROLLUP_MS} ms")
 def rollup_by_tier(ctx: Context) -> Result:
-    _require("/api/v1/scoreboards/rollup/")
     _, key = ApiKey.objects.create_key(name="bench", scopes=[Scope.SCOREBOARDS_READ])
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
     url = "/api/v1/scoreboards/rollup/?group_by=tier"

@@ -14,6 +14,8 @@ from accounts.models import (
     Contact,
     Deal,
 )
+from metrics.models import AccountScore
+from playbooks.models import Playbook, PlaybookVersion
 from signals.models import AccountSignalDaily, Signal, UnmatchedIdentity
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +49,10 @@ def test_generate_loads_every_table_at_the_asked_sizes():
     assert AccountDomain.objects.filter(is_primary=True).count() == TINY.accounts
     assert AccountIdentifier.objects.filter(system="crm").count() == TINY.accounts
     assert not Contact.objects.filter(account__isnull=True).exists()
+    # Every account is scored by the four shipped models; the playbooks are all published.
+    assert AccountScore.objects.count() == counts["account scores"] == 4 * TINY.accounts
+    assert Playbook.objects.filter(status="active").count() == TINY.playbooks
+    assert PlaybookVersion.objects.values("playbook").distinct().count() == TINY.playbooks
 
 
 def test_generated_signals_look_real_and_their_rollups_add_up():
@@ -93,6 +99,7 @@ def test_the_same_seed_gives_the_same_data_set():
     generate(sizes=TINY, seed=5)
     first = _fingerprint()
     Signal.objects.all().delete()
+    Playbook.objects.all().delete()
     Account.objects.update(parent=None)
     Account.objects.all().delete()
 
@@ -118,6 +125,7 @@ def test_the_command_takes_sizes_and_reports_what_it_loaded(capsys):
         days=30,
         deals=10,
         arr_customers=5,
+        playbooks=3,
         seed=2,
     )
 
@@ -127,6 +135,7 @@ def test_the_command_takes_sizes_and_reports_what_it_loaded(capsys):
     assert Account.objects.count() == 50
     assert Contact.objects.count() == 120
     assert ArrChange.objects.values("account").distinct().count() == 5
+    assert Playbook.objects.count() == 3
 
 
 def test_the_command_names_a_bad_size():

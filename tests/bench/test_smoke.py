@@ -46,11 +46,13 @@ def test_every_benchmark_runs_at_the_tiny_size_and_the_table_shows_it():
     assert Signal.objects.filter(external_id__startswith="bench-", account__isnull=False).exists()
     baseline = results["evaluation baseline: GROUP BY signals, 30 days"]["result"]
     assert baseline["median"] > 0
+    evaluation = results["evaluate all active playbooks"]["result"]
+    assert evaluation["median"] > 0 and evaluation["baseline"] > 0
+    assert [bar["text"] for bar in evaluation["bars"]] == ["<= 10 s", "baseline within 5x"]
+    assert f"{PRESETS['tiny'].playbooks} active playbooks" in evaluation["notes"]
     for entry in BENCHMARKS:
         assert entry.name in table
-        if entry.todo:
-            assert results[entry.name] == {"target": entry.target, "todo": entry.todo}
-    assert "not built yet" in table
+        assert "result" in results[entry.name], results[entry.name]
     assert "| ingest: POST /api/v1/signals/" in table
 
 

@@ -30,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--deals", type=int)
         parser.add_argument("--arr-customers", type=int, help="Customers with ARR history.")
         parser.add_argument("--arr-months", type=int, help="Months of ARR history.")
+        parser.add_argument("--playbooks", type=int, help="Active playbooks.")
         parser.add_argument("--seed", type=int, default=1, help="Same seed, same data set.")
 
     def handle(self, *args, preset, dense, seed, **options):
@@ -45,6 +46,7 @@ class Command(BaseCommand):
                 "deals",
                 "arr_customers",
                 "arr_months",
+                "playbooks",
             )
             if options.get(name) is not None
         }
