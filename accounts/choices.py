@@ -110,6 +110,7 @@ class AccountEventKind(models.TextChoices):
     OWNER_CHANGED = "owner_changed", "Owner changed"
     PARENT_CHANGED = "parent_changed", "Parent changed"
     MERGED = "merged", "Merged"
+    CONTACT_ERASED = "contact_erased", "Contact erased"
 
 
 class IdentityMethod(models.TextChoices):

@@ -469,7 +469,14 @@ def arr_change_record(
     return change
 
 
-# Merging duplicates lives in its own module; its writes are services like the above.
+# Merging duplicates and erasing a person live in their own modules; their writes are
+# services like the above, and higher apps register their parts of them.
+from .erasure import (  # noqa: E402, F401 - re-exported: accounts.services.contact_erase
+    ERASERS,
+    Person,
+    contact_erase,
+    register_eraser,
+)
 from .merge import (  # noqa: E402, F401 - re-exported: accounts.services.account_merge
     MERGE_HOOKS,
     MergeHook,

@@ -34,6 +34,14 @@ class PlaybooksConfig(AppConfig):
 
         wiring.connect()
 
+        # Erasing a person: their campaign memberships go, task texts and the outbox
+        # lose their name and email (accounts never imports playbooks).
+        from accounts.services import register_eraser
+
+        from .erasure import erase_person
+
+        register_eraser(erase_person)
+
         # The account page's plays panel, the task inbox and the account list's filters.
         from . import panels
 

@@ -25,6 +25,13 @@ class SignalsConfig(AppConfig):
 
         register_merge_hook(HOOK)
 
+        # A person's signals stay, anonymised, when the person is erased.
+        from accounts.services import register_eraser
+
+        from .erasure import erase_person
+
+        register_eraser(erase_person)
+
         # Demo signals, after the demo account graph (accounts never imports signals).
         from accounts.demo import register_phase as register_demo_phase
 
