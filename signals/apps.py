@@ -32,6 +32,14 @@ class SignalsConfig(AppConfig):
 
         register_eraser(erase_person)
 
+        # The daily purge of raw signals past ABX_SIGNAL_RETENTION_DAYS, scheduled after
+        # every migrate.
+        from django.db.models.signals import post_migrate
+
+        from .retention import ensure_after_migrate
+
+        post_migrate.connect(ensure_after_migrate, dispatch_uid="signals-retention-schedule")
+
         # Demo signals, after the demo account graph (accounts never imports signals).
         from accounts.demo import register_phase as register_demo_phase
 

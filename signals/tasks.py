@@ -3,6 +3,7 @@
 import logging
 
 from .models import UnmatchedIdentity
+from .retention import signals_retention_purge
 from .review import signals_reresolve
 from .webhooks import webhook_receipts_purge
 
@@ -22,3 +23,10 @@ def review_reresolve_task(identity_id: int) -> int:
 def webhook_receipts_purge_task() -> int:
     """Forget webhook receipts older than any sender still retries."""
     return webhook_receipts_purge()
+
+
+def signals_retention_purge_task() -> int:
+    """Purge the raw signals past ABX_SIGNAL_RETENTION_DAYS (their rollups stay)."""
+    deleted = signals_retention_purge()
+    logger.info("Retention purge deleted %s signal(s).", deleted)
+    return deleted
