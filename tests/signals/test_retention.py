@@ -179,3 +179,38 @@ def test_the_purge_is_scheduled_daily_once_and_its_task_runs(settings):
     settings.ABX_SIGNAL_RETENTION_DAYS = 30
     ingest(item("old", timezone.now() - timedelta(days=31), account=AccountFactory()))
     assert signals_retention_purge_task() == 1
+
+
+def test_a_merge_after_the_purge_adds_up_both_accounts_purged_days(settings):
+    # given two accounts with visits on the same purged day, one more on another purged
+    # day, and a recent one each
+    settings.ABX_SIGNAL_RETENTION_DAYS = 30
+    survivor, loser = AccountFactory(), AccountFactory()
+    old = (timezone.now() - timedelta(days=60)).replace(hour=9)
+    recent = timezone.now() - timedelta(days=1)
+    ingest(
+        item("s-old", old, account=survivor, value=1),
+        item("s-new", recent, account=survivor, value=2),
+        item("l-old-1", old + timedelta(hours=1), account=loser, value=10),
+        item("l-old-2", old + timedelta(hours=2), account=loser, value=20),
+        item("l-older", old - timedelta(days=1), account=loser, value=5),
+        item("l-new", recent, account=loser, value=3),
+    )
+    assert signals_retention_purge() == 4
+
+    # when
+    from accounts.services import account_merge
+
+    account_merge(loser=loser, survivor=survivor)
+
+    # then the survivor's rollups hold both accounts' days, purged ones included
+    days = {
+        row.day: (row.count, row.value_sum)
+        for row in AccountSignalDaily.objects.filter(account=survivor)
+    }
+    assert days == {
+        old.date() - timedelta(days=1): (1, Decimal(5)),
+        old.date(): (3, Decimal(31)),
+        recent.astimezone(UTC).date(): (2, Decimal(5)),
+    }
+    assert not AccountSignalDaily.objects.filter(account=loser).exists()
