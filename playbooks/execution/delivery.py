@@ -16,6 +16,9 @@ not followed.
 A delivery is leased before it is sent (its next attempt moved past the timeout) in a
 short transaction, sent outside any transaction, and its outcome recorded in another: a
 worker killed while sending leaves a lease that expires, and the delivery is sent again.
+The lease also logs and counts the attempt, so an attempt whose sender died is in the log
+(without an answer) like any other, and a delivery that keeps killing its senders is
+dead-lettered after `MAX_ATTEMPTS` like one that keeps failing.
 """
 
 import http.client
@@ -54,6 +57,8 @@ BACKOFF_MAX = timedelta(hours=6)
 TIMEOUT_SECONDS = 10
 SWEEP_LIMIT = 200
 USER_AGENT = "ABX-Ops-Webhooks/1"
+# What an attempt's log row says until its outcome is recorded: it stays so if the sender dies.
+INTERRUPTED = "No answer recorded: the sender stopped before the outcome was known."
 # Addresses no DNS answer should make us call, allowed or not (cloud metadata services).
 METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 
@@ -151,7 +156,9 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
-def _lease(delivery_id: int, now: datetime, timeout: float) -> Delivery | None:
+def _lease(delivery_id: int, now: datetime, timeout: float) -> tuple[Delivery, int | None] | None:
+    """Take a due delivery for one attempt: (the delivery, the logged attempt's id), or
+    (the delivery, None) when it has no attempt left; None when it is not due or taken."""
     with transaction.atomic():
         rows = Delivery.objects.select_related("endpoint")
         if connection.features.has_select_for_update_skip_locked:
@@ -161,20 +168,32 @@ def _lease(delivery_id: int, now: datetime, timeout: float) -> Delivery | None:
         ).first()
         if delivery is None:
             return None
+        if delivery.attempts >= MAX_ATTEMPTS:
+            # Only attempts whose sender died get here: the others dead-letter on record.
+            delivery.status = DeliveryStatus.DEAD
+            delivery.last_error = INTERRUPTED
+            delivery.save(update_fields=["status", "last_error"])
+            return delivery, None
         # The lease: no other sweep takes it until the attempt has had time to finish.
-        Delivery.objects.filter(pk=delivery_id).update(
-            next_attempt_at=now + timedelta(seconds=timeout * 3 + 30)
+        delivery.attempts += 1
+        delivery.next_attempt_at = now + timedelta(seconds=timeout * 3 + 30)
+        delivery.save(update_fields=["attempts", "next_attempt_at"])
+        attempt = DeliveryAttempt.objects.create(
+            delivery=delivery, attempted_at=timezone.now(), error=INTERRUPTED
         )
-        return delivery
+        return delivery, attempt.pk
 
 
 def delivery_send(*, delivery_id: int, now: datetime | None = None, timeout=None) -> str:
     """Send one due delivery; returns its status afterwards ("busy" if not due or taken)."""
     now = now or timezone.now()
     timeout = timeout or TIMEOUT_SECONDS
-    delivery = _lease(delivery_id, now, timeout)
-    if delivery is None:
+    leased = _lease(delivery_id, now, timeout)
+    if leased is None:
         return "busy"
+    delivery, attempt_id = leased
+    if attempt_id is None:
+        return delivery.status
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     webhook_id = f"msg_{delivery.pk}"
     timestamp = int(time.time())
@@ -203,20 +222,18 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None, timeout=None
     except (OSError, http.client.HTTPException) as exc:
         error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     duration = int((time.monotonic() - started) * 1000)
-    return _record(delivery.pk, now=timezone.now(), code=status_code, error=error, ms=duration)
+    return _record(
+        delivery.pk, attempt_id, now=timezone.now(), code=status_code, error=error, ms=duration
+    )
 
 
-def _record(delivery_id: int, *, now, code, error, ms) -> str:
+def _record(delivery_id: int, attempt_id: int, *, now, code, error, ms) -> str:
+    """The attempt's outcome, on its log row and on the delivery (already counted)."""
     with transaction.atomic():
         delivery = Delivery.objects.get(pk=delivery_id)
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            attempted_at=now,
-            status_code=code,
-            error=error[:500],
-            duration_ms=ms,
+        DeliveryAttempt.objects.filter(pk=attempt_id).update(
+            status_code=code, error=error[:500], duration_ms=ms
         )
-        delivery.attempts += 1
         delivery.last_error = error[:500]
         if not error:
             delivery.status = DeliveryStatus.DELIVERED
@@ -225,9 +242,7 @@ def _record(delivery_id: int, *, now, code, error, ms) -> str:
             delivery.status = DeliveryStatus.DEAD
         else:
             delivery.next_attempt_at = now + backoff(delivery.attempts)
-        delivery.save(
-            update_fields=["attempts", "last_error", "status", "delivered_at", "next_attempt_at"]
-        )
+        delivery.save(update_fields=["last_error", "status", "delivered_at", "next_attempt_at"])
         return delivery.status
 
 

@@ -92,6 +92,19 @@ def test_a_receiver_that_is_down_loses_nothing():
     assert len(hook.received) == 1
 
 
+def test_a_delivery_whose_senders_keep_dying_is_dead_lettered_without_another_try():
+    # The lease counts and logs each attempt, so a sender killed before it records the
+    # outcome leaves the attempt counted (tests/reliability/test_killed_delivery.py).
+    with receiver() as hook:
+        _, delivery = queued(hook.url)
+        Delivery.objects.filter(pk=delivery.pk).update(attempts=outbox.MAX_ATTEMPTS)
+        assert outbox.delivery_sweep(timeout=TIMEOUT) == {"dead": 1}
+    assert hook.received == []
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DEAD
+    assert delivery.last_error == outbox.INTERRUPTED
+
+
 @pytest.mark.parametrize(
     "url",
     [
