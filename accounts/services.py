@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from .choices import AccountEventKind, BuyingRole, TierSource
 from .domains import registrable_domain
+from .hooks import account_events_announce
 from .models import (
     Account,
     AccountAlias,
@@ -140,7 +141,7 @@ def _name(obj) -> str:
 
 
 def _record_event(account, kind, *, old="", new="", actor=None, actor_label="", data=None):
-    return AccountEvent.objects.create(
+    event = AccountEvent.objects.create(
         account=account,
         kind=kind,
         old_value=str(old)[:255],
@@ -150,6 +151,9 @@ def _record_event(account, kind, *, old="", new="", actor=None, actor_label="", 
         occurred_at=timezone.now(),
         data=data or {},
     )
+    # Higher apps tell the outside world (webhooks), in the transaction of the change.
+    account_events_announce([event])
+    return event
 
 
 # Domains and identifiers --------------------------------------------------------------

@@ -10,10 +10,18 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
-from ..choices_execution import DeliveryStatus
+from accounts.choices import AccountEventKind
+
+from ..choices_execution import DeliveryStatus, WebhookEvent
 from ..models_execution import Delivery, WebhookEndpoint
 
-__all__ = ["event_payload", "events_emit"]
+__all__ = ["account_events_emit", "event_payload", "events_emit"]
+
+# The account's own changes that integrations hear about (a CRM keeps its copy in step).
+ACCOUNT_EVENTS = {
+    AccountEventKind.STAGE_CHANGED: WebhookEvent.STAGE_CHANGED,
+    AccountEventKind.TIER_CHANGED: WebhookEvent.TIER_CHANGED,
+}
 
 
 def event_payload(event: str, data: dict, *, occurred_at=None) -> dict:
@@ -54,3 +62,25 @@ def events_emit(event: str, items: Iterable[tuple[str, dict]], *, now=None) -> i
     ]
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def account_events_emit(events) -> int:
+    """The account services' hook (`accounts.hooks`): stage and tier changes to the outbox.
+
+    Every change made through the account services comes here, whoever made it (the
+    admin, the API, a CSV import, a `set_stage` or `set_tier` step), in the transaction
+    that records it. The key is the account event's id: one message per change.
+    """
+    queued = 0
+    for event in events:
+        webhook = ACCOUNT_EVENTS.get(event.kind)
+        if webhook is None:
+            continue
+        data = {
+            "account": event.account_id,
+            "old": event.old_value,
+            "new": event.new_value,
+            "by": event.actor.get_username() if event.actor_id else event.actor_label,
+        }
+        queued += events_emit(webhook, [(f"account-event-{event.pk}", data)], now=event.occurred_at)
+    return queued

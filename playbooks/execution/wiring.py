@@ -1,12 +1,17 @@
-"""Connects the execution layer to the evaluator's hooks, the admin and the staff pages."""
+"""Connects the execution layer to the evaluator's and the account services' hooks, the
+admin and the staff pages."""
 
 from .. import hooks
 
 
 def connect() -> None:
+    from accounts.hooks import register_account_event_hook
+
     from .. import execution_admin  # noqa: F401  (registers the ModelAdmins)
-    from . import pages, runner
+    from . import events, pages, runner
 
     hooks.on_activations_started(runner.activations_started)
     hooks.on_activations_exited(runner.activations_exited)
+    # Stage and tier changes, however made, go out as webhooks (accounts never imports us).
+    register_account_event_hook(events.account_events_emit)
     pages.register()

@@ -4,9 +4,8 @@ from accounts import services as account_services
 from accounts.choices import TierSource
 from accounts.models import Tier
 
-from ...choices_execution import StepSkipReason, WebhookEvent
+from ...choices_execution import StepSkipReason
 from ...models_execution import AccountExperience
-from ..events import events_emit
 from . import StepFailed, StepSkipped, actor_label
 
 
@@ -15,13 +14,9 @@ def set_stage(run, *, now) -> dict:
     old, new = account.stage, run.config["stage"]
     if old == new:
         return {"stage": new, "changed": False}
+    # The services record the change and queue `account.stage_changed` (accounts.hooks).
     account_services.account_update(
         account=account, data={"stage": new}, actor_label=actor_label(run)
-    )
-    events_emit(
-        WebhookEvent.STAGE_CHANGED,
-        [(f"steprun-{run.pk}", {"account": account.pk, "old": old, "new": new})],
-        now=now,
     )
     return {"stage": new, "old": old, "changed": True}
 
@@ -37,15 +32,11 @@ def set_tier(run, *, now) -> dict:
     if account.tier_id == tier.pk:
         return {"tier": tier.name, "changed": False}
     old = account.tier.name if account.tier_id else ""
+    # The services record the change and queue `account.tier_changed` (accounts.hooks).
     account_services.account_update(
         account=account,
         data={"tier": tier, "tier_source": TierSource.RULE},
         actor_label=actor_label(run),
-    )
-    events_emit(
-        WebhookEvent.TIER_CHANGED,
-        [(f"steprun-{run.pk}", {"account": account.pk, "old": old, "new": tier.name})],
-        now=now,
     )
     return {"tier": tier.name, "old": old, "changed": True}
 

@@ -146,14 +146,21 @@ def test_set_stage_and_set_tier_change_the_account_through_its_services():
     account = AccountFactory(stage=Stage.ENGAGED, tier=None, tier_source=TierSource.RULE)
     WebhookEndpointFactory(name="crm", event_types=["account.tier_changed"])
     steps = [("set_stage", {"stage": "opportunity"}), ("set_tier", {"tier": "Gold"})]
-    started(*steps, account=account)
+    activation = started(*steps, account=account)
     runner.step_sweep()
     account.refresh_from_db()
     assert (account.stage, account.tier, account.tier_source) == ("opportunity", gold, "rule")
     kinds = set(AccountEvent.objects.filter(account=account).values_list("kind", flat=True))
     assert {AccountEventKind.STAGE_CHANGED, AccountEventKind.TIER_CHANGED} <= kinds
+    # once, by the account services' hook: the step does not announce it again
     [delivery] = Delivery.objects.all()
-    assert delivery.payload["data"] == {"account": account.pk, "old": "", "new": "Gold"}
+    label = f"Playbook '{activation.playbook.name}', step 2"
+    assert delivery.payload["data"] == {
+        "account": account.pk,
+        "old": "",
+        "new": "Gold",
+        "by": label,
+    }
 
 
 def test_set_tier_never_overwrites_a_manual_tier_and_records_what_it_would_set():
