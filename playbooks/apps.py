@@ -42,7 +42,17 @@ class PlaybooksConfig(AppConfig):
 
         register_eraser(erase_person)
 
-        # The account page's plays panel, the task inbox and the account list's filters.
+        # The account page's plays panel, the task inbox, the account list's filters and
+        # the scoreboard page's playbook effectiveness.
         from . import panels
 
         panels.register()
+
+        # Scoreboards: rollups by motion in play; an account's open plays and tasks.
+        from metrics import scoreboard as metrics_scoreboard
+
+        from . import scoreboard
+
+        metrics_scoreboard.register_grouping("motion", scoreboard.motions_by_account)
+        metrics_scoreboard.register_section("active_plays", scoreboard.account_active_plays)
+        metrics_scoreboard.register_section("open_tasks", scoreboard.account_open_tasks)
