@@ -1,16 +1,22 @@
 """What playbooks show on the account graph's pages: the account's plays, open tasks
-and campaigns; the task inbox; "motion" and "has open tasks" filters of the list.
+and campaigns; the task inbox; "motion" and "has open tasks" filters of the list;
+playbook effectiveness (lift over the holdout) on the scoreboard.
 
 Read-only: completing or dismissing a task is the execution layer's service; its form
 joins the inbox when that service lands.
 """
 
+import math
+
+from django.core.cache import cache
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from accounts.choices import Stage
 from accounts.web import registry
 
-from .choices import OPEN_STATUSES, ActivationStatus, Motion
+from . import scoreboard
+from .choices import OPEN_STATUSES, ActivationStatus, Motion, OutcomeKind
 from .choices_execution import OPEN_TASK_STATUSES, MembershipStatus
 from .models import Activation, CampaignMembership, Task
 
@@ -78,7 +84,108 @@ def _open_tasks_filter(queryset, value):
     return queryset
 
 
+# Effectiveness reads every activation and the outcome events since the oldest one:
+# the scoreboard keeps it as long as its other rollups.
+EFFECTIVENESS_CACHE_SECONDS = 300
+INTERVAL_WIDTH, INTERVAL_HEIGHT, INTERVAL_PAD = 180, 18, 8
+
+
+def _points(value) -> str:
+    """A difference of rates in percentage points, signed: 0.0833 -> "+8.3"."""
+    return f"{value * 100:+.1f}".replace("-", "\u2212")
+
+
+def _outcome_text(outcome: dict) -> str:
+    text = OutcomeKind(outcome["kind"]).label
+    if outcome["kind"] == OutcomeKind.STAGE_REACHED and outcome["stage"]:
+        text = f"{Stage(outcome['stage']).label} reached"
+    return f"{text} within {outcome['window_days']} days"
+
+
+def _verdict(entry) -> tuple[str, str]:
+    """(text, badge class): what the interval says, in words."""
+    lift = entry["lift"]
+    if lift is None:
+        if not entry["holdout"]["total"] and not entry["playbook"].holdout_percent:
+            return "No control group", "neutral"
+        return "Not measured yet", "neutral"
+    if lift["low"] > 0:
+        return "Lifts the outcome", "ok"
+    if lift["high"] < 0:
+        return "Lowers the outcome", "missing"
+    return "No clear effect", "neutral"
+
+
+def _interval(lift: dict, scale: float) -> dict:
+    """The lift and its interval drawn on a shared axis from -scale to +scale."""
+    span = INTERVAL_WIDTH - 2 * INTERVAL_PAD
+
+    def x(value):
+        clipped = max(-scale, min(scale, value))
+        return round(INTERVAL_PAD + (clipped + scale) / (2 * scale) * span, 1)
+
+    return {
+        "zero": x(0),
+        "low": x(lift["low"]),
+        "high": x(lift["high"]),
+        "point": x(lift["difference"]),
+        "mid": INTERVAL_HEIGHT / 2,
+    }
+
+
+def _effectiveness_rows() -> dict:
+    entries = scoreboard.playbooks_effectiveness()
+    widest = max(
+        (max(abs(e["lift"]["low"]), abs(e["lift"]["high"])) for e in entries if e["lift"]),
+        default=0.0,
+    )
+    # One axis for every row, rounded up to whole tens of points, so rows compare.
+    scale = min(1.0, max(0.1, math.ceil(widest * 10 - 1e-9) / 10))
+    rows = []
+    for entry in entries:
+        playbook, lift = entry["playbook"], entry["lift"]
+        verdict, css = _verdict(entry)
+        row = {
+            "name": playbook.name,
+            "motion": playbook.get_motion_display(),
+            "outcome": _outcome_text(entry["outcome"]),
+            "treated": entry["treated"],
+            "holdout": entry["holdout"],
+            "pending": entry["pending"],
+            "verdict": verdict,
+            "verdict_css": css,
+            "lift": None,
+        }
+        if lift is not None:
+            text = (
+                f"{_points(lift['difference'])} points "
+                f"(95% interval {_points(lift['low'])} to {_points(lift['high'])})"
+            )
+            row["lift"] = {**lift, "text": text, "svg": _interval(lift, scale)}
+        rows.append(row)
+    return {
+        "rows": rows,
+        "scale": round(scale * 100),
+        "has_interval": any(row["lift"] for row in rows),
+        "at": timezone.now(),
+    }
+
+
+def _effectiveness(request):
+    """Every playbook's treated and holdout outcome rates and the lift (DESIGN §6)."""
+    key = f"abx:scoreboard:playbook-effectiveness:{timezone.localdate().isoformat()}"
+    cached = cache.get_or_set(key, _effectiveness_rows, EFFECTIVENESS_CACHE_SECONDS)
+    return {**cached, "width": INTERVAL_WIDTH, "height": INTERVAL_HEIGHT}
+
+
 def register():
+    registry.register_scoreboard_section(
+        "playbook-effectiveness",
+        order=30,
+        title="Playbook effectiveness: lift over the holdout",
+        template="playbooks/sections/effectiveness.html",
+        context=_effectiveness,
+    )
     registry.register_account_panel(
         "plays",
         order=5,
