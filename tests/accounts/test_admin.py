@@ -296,6 +296,78 @@ def test_two_spellings_of_one_new_domain_are_refused(admin_client_):
     assert not AccountDomain.objects.exists()
 
 
+def inline_errors(response, prefix) -> list[dict]:
+    """The errors of each row of the inline formset `prefix`, by field."""
+    [formset] = [
+        inline.formset
+        for inline in response.context["inline_admin_formsets"]
+        if inline.formset.prefix == prefix
+    ]
+    return formset.errors
+
+
+def test_an_identifier_of_another_account_is_refused(admin_client_):
+    AccountIdentifierFactory(system="crm", external_id="001A", account__name="Acme")
+    other = AccountFactory(stage=Stage.PROSPECT)
+
+    response = admin_client_.post(
+        url(Account, "change", other.pk),
+        account_post(
+            other,
+            stage=Stage.ENGAGED,
+            inlines={"identifiers": [{"system": "crm", "external_id": "001A"}]},
+        ),
+    )
+
+    [row] = inline_errors(response, "identifiers")
+    assert row == {"__all__": ["This identifier already belongs to an account."]}
+    assert AccountIdentifier.objects.count() == 1
+    other.refresh_from_db()
+    assert other.stage == Stage.PROSPECT
+    assert not other.events.exists()
+
+
+def test_one_identifier_listed_twice_is_refused(admin_client_):
+    account = AccountFactory(name="Initech")
+
+    response = admin_client_.post(
+        url(Account, "change", account.pk),
+        account_post(
+            account,
+            name="Initech Corp",
+            inlines={
+                "identifiers": [
+                    {"system": "crm", "external_id": "001B"},
+                    {"system": "crm", "external_id": "001B"},
+                ]
+            },
+        ),
+    )
+
+    assert "Please correct the duplicate data for system and external_id" in errors_of(response)
+    assert not AccountIdentifier.objects.exists()
+    account.refresh_from_db()
+    assert account.name == "Initech"
+
+
+def test_a_tier_that_does_not_exist_is_refused(admin_client_):
+    tier = TierFactory(name="Strategic")
+    account = AccountFactory(tier=tier, stage=Stage.PROSPECT)
+
+    response = admin_client_.post(
+        url(Account, "change", account.pk),
+        account_post(account, tier=tier.pk + 1000, stage=Stage.ENGAGED),
+    )
+
+    errors_of(response)
+    form_errors = response.context["adminform"].form.errors
+    assert list(form_errors) == ["tier"]
+    assert "Select a valid choice" in str(form_errors["tier"])
+    account.refresh_from_db()
+    assert (account.tier, account.stage) == (tier, Stage.PROSPECT)
+    assert not AccountEvent.objects.exists()
+
+
 def test_negative_arr_is_refused(admin_client_):
     account = AccountFactory()
 
