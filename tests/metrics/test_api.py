@@ -240,11 +240,24 @@ def test_cohorts(client, django_assert_num_queries):
     assert client.get("/api/v1/metrics/cohorts/?as_of=June").status_code == 400
 
 
-def test_funnel(client):
+def customers_entered(body) -> dict:
+    return {
+        tier["tier"]: next(s["entered"] for s in tier["stages"] if s["stage"] == "customer")
+        for tier in body["tiers"]
+    }
+
+
+def test_funnel(client, django_assert_num_queries):
     build(3)
-    body = client.get("/api/v1/metrics/funnel/").json()
-    [tier] = body["tiers"]
-    customer = next(s for s in tier["stages"] if s["stage"] == "customer")
-    assert customer["entered"] == 3
+    client.get("/api/v1/metrics/funnel/")  # the key's first use is recorded once
+    with django_assert_num_queries(2):  # key, stage-change events
+        body = client.get("/api/v1/metrics/funnel/").json()
+    assert customers_entered(body) == {"Strategic": 3}
+
+    build(3, TierFactory(rank=2, name="Growth"))
+    with django_assert_num_queries(2):
+        body = client.get("/api/v1/metrics/funnel/").json()
+    assert customers_entered(body) == {"Growth": 3, "Strategic": 3}
+
     response = client.get("/api/v1/metrics/funnel/?start=2026-01-02&end=2026-01-01")
     assert response.status_code == 400 and "start" in response.json()["errors"]
