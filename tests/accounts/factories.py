@@ -3,16 +3,30 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import User
+from django.utils import timezone
 
-from accounts.choices import BuyingRole, DealKind, PartnerKind, TeamRole, Treatment
+from accounts.choices import (
+    AccountEventKind,
+    BuyingRole,
+    DealKind,
+    IdentityMethod,
+    PartnerKind,
+    Stage,
+    TeamRole,
+    Treatment,
+)
+from accounts.identity import clean_company_name
 from accounts.models import (
     Account,
+    AccountAlias,
     AccountDomain,
+    AccountEvent,
     AccountIdentifier,
     AccountTeamMember,
     ArrChange,
     Contact,
     Deal,
+    IdentityStep,
     IpRange,
     Partner,
     PersonaRule,
@@ -77,6 +91,15 @@ class AccountIdentifierFactory(factory.django.DjangoModelFactory):
     external_id = factory.Sequence(lambda n: f"001A{n:06d}")
 
 
+class AccountAliasFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccountAlias
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"Brand {n}")
+    normalised = factory.LazyAttribute(lambda a: clean_company_name(a.name))
+
+
 class IpRangeFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = IpRange
@@ -139,3 +162,28 @@ class ArrChangeFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(AccountFactory)
     effective_date = date(2026, 1, 1)
     arr = Decimal("50000.00")
+
+
+class AccountEventFactory(factory.django.DjangoModelFactory):
+    """A stage change made by a person (services write the real ones)."""
+
+    class Meta:
+        model = AccountEvent
+
+    account = factory.SubFactory(AccountFactory)
+    kind = AccountEventKind.STAGE_CHANGED
+    old_value = Stage.PROSPECT
+    new_value = Stage.ENGAGED
+    actor = factory.SubFactory(UserFactory)
+    occurred_at = factory.LazyFunction(timezone.now)
+
+
+class IdentityStepFactory(factory.django.DjangoModelFactory):
+    """The migration creates every step; this finds one (or recreates it once removed)."""
+
+    class Meta:
+        model = IdentityStep
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: IdentityMethod.values[n % len(IdentityMethod.values)])
+    position = factory.LazyAttribute(lambda s: IdentityMethod.values.index(s.key) + 1)

@@ -1,17 +1,21 @@
+from datetime import timedelta
+
 import factory
 from django.utils import timezone
 
-from playbooks.choices import ActivationStatus, Motion, StepKind
+from playbooks.choices import ActivationStatus, JobStatus, Motion, RunOrigin, StepKind
 from playbooks.models import (
     Activation,
+    Backtest,
     Condition,
+    EvaluationRun,
     Playbook,
     PlaybookMembership,
     PlaybookVersion,
     Step,
     Trigger,
 )
-from tests.accounts.factories import AccountFactory
+from tests.accounts.factories import AccountFactory, UserFactory
 
 
 class PlaybookFactory(factory.django.DjangoModelFactory):
@@ -80,3 +84,29 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     playbook = factory.SubFactory(PlaybookFactory)
     account = factory.SubFactory(AccountFactory)
     since = factory.LazyFunction(timezone.now)
+
+
+class EvaluationRunFactory(factory.django.DjangoModelFactory):
+    """A finished evaluation as the evaluator records it."""
+
+    class Meta:
+        model = EvaluationRun
+
+    origin = RunOrigin.SCHEDULE
+    started_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.LazyAttribute(lambda r: r.started_at)
+    playbooks = 1
+    entered = 1
+
+
+class BacktestFactory(factory.django.DjangoModelFactory):
+    """A queued backtest of the eight weeks before the last outcome window."""
+
+    class Meta:
+        model = Backtest
+
+    playbook = factory.SubFactory(PlaybookFactory)
+    start = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=146))
+    end = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=90))
+    status = JobStatus.QUEUED
+    requested_by = factory.SubFactory(UserFactory)

@@ -1,8 +1,16 @@
 import factory
 from django.utils import timezone
 
-from signals.choices import Aggregation, SignalCategory, SourceKind
-from signals.models import Signal, SignalType, Source
+from signals.choices import Aggregation, IdentityKind, SignalCategory, SourceKind
+from signals.models import (
+    AccountSignalDaily,
+    Signal,
+    SignalType,
+    Source,
+    UnmatchedIdentity,
+    WebhookReceipt,
+)
+from tests.accounts.factories import AccountFactory
 
 
 class SourceFactory(factory.django.DjangoModelFactory):
@@ -34,3 +42,39 @@ class SignalFactory(factory.django.DjangoModelFactory):
     type = factory.SubFactory(SignalTypeFactory, key="web.visit")
     occurred_at = factory.LazyFunction(timezone.now)
     external_id = factory.Sequence(lambda n: f"evt-{n}")
+
+
+class AccountSignalDailyFactory(factory.django.DjangoModelFactory):
+    """A rollup row as ingestion writes it (use ingestion when the figures matter)."""
+
+    class Meta:
+        model = AccountSignalDaily
+
+    account = factory.SubFactory(AccountFactory)
+    type = factory.SubFactory(SignalTypeFactory, key="web.visit")
+    day = factory.LazyFunction(timezone.localdate)
+    count = 1
+
+
+class WebhookReceiptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookReceipt
+
+    source = factory.SubFactory(SourceFactory)
+    webhook_id = factory.Sequence(lambda n: f"msg_{n}")
+    items = 1
+
+
+class UnmatchedIdentityFactory(factory.django.DjangoModelFactory):
+    """An open review-queue entry for a domain no account has."""
+
+    class Meta:
+        model = UnmatchedIdentity
+
+    kind = IdentityKind.DOMAIN
+    value = factory.Sequence(lambda n: f"unknown{n}.com")
+    key = factory.LazyAttribute(lambda i: f"{i.kind}:{i.value}")
+    label = factory.LazyAttribute(lambda i: i.value)
+    signal_count = 1
+    first_seen = factory.LazyFunction(timezone.now)
+    last_seen = factory.LazyFunction(timezone.now)

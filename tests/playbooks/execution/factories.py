@@ -1,9 +1,20 @@
 import factory
 from django.utils import timezone
 
-from playbooks.choices_execution import CampaignChannel
+from playbooks.choices import StepKind
+from playbooks.choices_execution import CampaignChannel, MembershipStatus, WebhookEvent
 from playbooks.execution import runner
-from playbooks.models import Campaign, ExperienceDefault, Task, WebhookEndpoint
+from playbooks.models import (
+    AccountExperience,
+    Campaign,
+    CampaignMembership,
+    Delivery,
+    DeliveryAttempt,
+    ExperienceDefault,
+    StepRun,
+    Task,
+    WebhookEndpoint,
+)
 from tests.accounts.factories import AccountFactory
 from tests.playbooks.factories import ActivationFactory, PlaybookFactory
 
@@ -39,6 +50,61 @@ class ExperienceDefaultFactory(factory.django.DjangoModelFactory):
         model = ExperienceDefault
 
     variant = "generic"
+
+
+class StepRunFactory(factory.django.DjangoModelFactory):
+    """A due step run (the runner makes the real ones from a published version)."""
+
+    class Meta:
+        model = StepRun
+
+    activation = factory.SubFactory(ActivationFactory)
+    step_index = 0
+    kind = StepKind.CREATE_TASK
+    config = factory.LazyFunction(lambda: {"role": "ae", "title": "Call {{ account.name }}"})
+    due_at = factory.LazyFunction(timezone.now)
+
+
+class CampaignMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CampaignMembership
+
+    campaign = factory.SubFactory(CampaignFactory)
+    account = factory.SubFactory(AccountFactory)
+    status = MembershipStatus.ENROLLED
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    """A pending message in the outbox, to its endpoint."""
+
+    class Meta:
+        model = Delivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    url = factory.LazyAttribute(lambda d: d.endpoint.url if d.endpoint else "http://127.0.0.1:9/")
+    event = WebhookEvent.ACTIVATION_STARTED
+    payload = factory.LazyFunction(lambda: {"type": "activation.started", "data": {}})
+    idempotency_key = factory.Sequence(lambda n: f"key-{n}")
+    next_attempt_at = factory.LazyFunction(timezone.now)
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class DeliveryAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeliveryAttempt
+
+    delivery = factory.SubFactory(DeliveryFactory)
+    attempted_at = factory.LazyFunction(timezone.now)
+    status_code = 503
+    duration_ms = 12
+
+
+class AccountExperienceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccountExperience
+
+    account = factory.SubFactory(AccountFactory)
+    variant = "enterprise"
 
 
 def started(*steps, account=None, motion="new_logo", now=None, **playbook):
