@@ -42,6 +42,14 @@ class PlaybooksConfig(AppConfig):
 
         register_eraser(erase_person)
 
+        # Merging accounts: the loser's open plays exit with reason `merged`; its tasks,
+        # campaign memberships and website experience go to the survivor.
+        from accounts.services import register_merge_hook
+
+        from .merge import HOOK as MERGE_HOOK
+
+        register_merge_hook(MERGE_HOOK)
+
         # The account page's plays panel, the task inbox, the account list's filters and
         # the scoreboard page's playbook effectiveness.
         from . import panels
