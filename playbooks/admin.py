@@ -1,6 +1,8 @@
 """Admin of the playbook layer: the playbook editor and its Preview, Explain, Backtest,
 Publish, Diff and Roll back pages; read-only lists of versions, activations, runs.
 
+Export and import as JSON or YAML live in `admin_files`.
+
 Django's admin has no nested inlines, so a playbook (its settings, triggers with their
 conditions, and steps) is edited on one custom page that replaces the add and change
 forms. Every save goes through `services.playbook_save`, which validates the whole
@@ -24,6 +26,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import analysis, catalog, selectors, services
+from .admin_files import PlaybookFilesMixin
 from .choices import Operator, StepKind
 from .compiler import operators_for
 from .forms import (
@@ -87,7 +90,7 @@ def _param_inputs() -> list[dict]:
 
 
 @admin.register(Playbook)
-class PlaybookAdmin(SimpleHistoryAdmin):
+class PlaybookAdmin(PlaybookFilesMixin, SimpleHistoryAdmin):
     list_display = [
         "name",
         "motion",
