@@ -54,7 +54,8 @@ class SignalImportForm(forms.Form):
 
 @admin.register(Signal)
 class SignalAdmin(admin.ModelAdmin):
-    """Signals arrive through the API, webhooks and imports; the admin reads them."""
+    """Signals arrive through the API, webhooks and imports; the admin reads them, and
+    neither edits nor deletes them (the rollups must keep counting what is there)."""
 
     list_display = (
         "occurred_at",
@@ -140,10 +141,18 @@ class SignalAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a signal here would leave its daily rollup (and the scores and plays
+        # read from it) counting a signal that is gone. Signals leave by two paths only,
+        # each of which keeps the rollups right: erasing a person (`erase_contact`: the
+        # signals stay, anonymised) and the retention purge (whole days, the rollups
+        # kept). A signal matched to the wrong account is moved by the review queue.
+        return False
+
 
 @admin.register(AccountSignalDaily)
 class AccountSignalDailyAdmin(admin.ModelAdmin):
-    """Rollups are derived from the signals table: readable here, never edited."""
+    """Rollups are derived from the signals table: readable here, never edited or deleted."""
 
     list_display = (
         "day",
@@ -164,6 +173,9 @@ class AccountSignalDailyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -1,8 +1,9 @@
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 
-from signals.models import AccountSignalDaily, SignalType
+from signals.models import AccountSignalDaily, Signal, SignalType
+from signals.services import rollups_refresh
 from tests.accounts.factories import AccountFactory, ContactFactory
 from tests.signals.factories import SignalFactory
 
@@ -77,3 +78,40 @@ def test_the_rollup_changelist_runs_constant_queries(
         response = admin_client.get("/admin/signals/accountsignaldaily/")
 
     assert response.status_code == 200
+
+
+# Signals leave by erasure and the retention purge only: the admin deletes none ----------
+
+
+@pytest.fixture
+def rolled_up():
+    """Two signals of one account and day, with the rollup ingestion keeps for them."""
+    account = AccountFactory()
+    signals = [SignalFactory(account=account) for _ in range(2)]
+    day = signals[0].occurred_at.astimezone(UTC).date()
+    rollups_refresh(keys={(account.pk, signals[0].type_id, day)})
+    return signals, AccountSignalDaily.objects.get(account=account)
+
+
+def test_the_admin_deletes_no_signal_and_no_rollup(admin_client, rolled_up):
+    signals, rollup = rolled_up
+    assert rollup.count == 2
+
+    # when a superuser tries the delete page, and the bulk action, of both
+    pages = [
+        f"/admin/signals/signal/{signals[0].pk}/delete/",
+        f"/admin/signals/accountsignaldaily/{rollup.pk}/delete/",
+    ]
+    answers = [admin_client.post(page, {"post": "yes"}).status_code for page in pages]
+    bulk = admin_client.post(
+        "/admin/signals/signal/",
+        {"action": "delete_selected", "_selected_action": [s.pk for s in signals], "post": "yes"},
+    )
+
+    # then both are refused, the action is not offered, and the figures still agree
+    assert answers == [403, 403]
+    assert bulk.status_code == 200
+    assert admin_client.get("/admin/signals/signal/").context["action_form"] is None
+    assert Signal.objects.filter(account=signals[0].account).count() == 2
+    rollup.refresh_from_db()
+    assert rollup.count == 2
