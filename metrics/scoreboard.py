@@ -250,8 +250,8 @@ def rollup(*, group_by: str) -> dict:
             ("r_pipeline", "open_pipeline", {}),
             ("r_won", "won_12m", {}),
         ],
+        expressions={"r_start": arr_on(revenue.default_period(today)[0])},
     )
-    rows = rows.annotate(r_start=arr_on(revenue.default_period(today)[0]))
     if key_expression is not None:
         rows = rows.annotate(r_key=key_expression)
     fields = ["pk", "r_arr", "r_start", "r_pipeline", "r_won"]

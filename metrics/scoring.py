@@ -25,22 +25,20 @@ from django.db.models import (
     Case,
     F,
     FloatField,
-    OuterRef,
-    Subquery,
     Sum,
     Value,
     When,
 )
 from django.db.models.functions import Cast, Coalesce, NullIf, Power, TruncDate
-from django.utils import timezone
 
 from accounts.choices import BuyingRole
-from signals.selectors import signal_days_between, signal_type_keys, signals_between
+from signals.selectors import signal_type_keys
 
 from . import features
 from .choices import Aggregate, ComponentSource, Normalisation
 from .dates import ceil_day, day_start
-from .features.catalog import DaysBetween
+from .features.catalog import VALUE, DaysBetween
+from .features.sources import days_total, latest_value, signals_aggregate
 
 FLOAT = FloatField()
 
@@ -239,43 +237,50 @@ def _role_multiplier(component):
 
 
 def signal_expression(component, *, as_of: datetime | None):
-    """The raw value of a signal component for every account (see the module doc)."""
-    moment = as_of if as_of is not None else timezone.now()
+    """The raw value of a signal component for every account (see the module doc).
+
+    Read through frames: give it to `features.annotate(..., expressions=...)`, which
+    computes every component of a run in one pass over the rollups (or the signals,
+    for role multipliers).
+    """
+    moment = as_of if as_of is not None else features.now()
     first_day, end_day = _window(component, moment)
     last_day = end_day - timedelta(days=1)
     types = component.signal_types
     aggregate = component.aggregate
     if aggregate == Aggregate.LATEST:
-        latest = (
-            signals_between(type_keys=types, ranges=[(day_start(first_day), moment)])
-            .filter(account=OuterRef("pk"), value__isnull=False)
-            .order_by("-occurred_at", "-pk")
-            .values("value")[:1]
-        )
-        return Cast(Subquery(latest), FLOAT)
+        return Cast(latest_value(types, moment, day_start(first_day), VALUE), FLOAT)
     if component.role_multipliers:
-        rows = signals_between(type_keys=types, ranges=[(day_start(first_day), moment)])
         factor = _decay(component, last_day, TruncDate("occurred_at", tzinfo=UTC))
         factor = factor * _role_multiplier(component)
         count, value = Value(1.0), Cast(Coalesce("value", Value(0)), FLOAT)
+        ranges = [(day_start(first_day), moment)]
+
+        def total(part, expression):
+            return signals_aggregate(
+                ("component", component.pk, part),
+                types,
+                ranges,
+                lambda where: Sum(expression, filter=where, output_field=FLOAT),
+                FLOAT,
+            )
+
     else:
-        rows = signal_days_between(type_keys=types, first_day=first_day, end_day=end_day)
         factor = _decay(component, last_day, F("day"))
         count, value = Cast(F("count"), FLOAT), Cast(F("value_sum"), FLOAT)
-    rows = rows.filter(account=OuterRef("pk")).values("account")
 
-    def total(expression):
-        subquery = rows.annotate(total=Sum(expression, output_field=FLOAT)).values("total")
-        return Subquery(subquery, output_field=FLOAT)
+        def total(part, expression):
+            key = ("component", component.pk, part)
+            return days_total(key, types, first_day, end_day, expression, FLOAT)
 
     if aggregate == Aggregate.COUNT:
-        return Coalesce(total(count * factor), Value(0.0))
+        return Coalesce(total("count", count * factor), Value(0.0))
     if aggregate == Aggregate.SUM:
-        return Coalesce(total(value * factor), Value(0.0))
+        return Coalesce(total("sum", value * factor), Value(0.0))
     if aggregate == Aggregate.POINTS:
-        return Coalesce(total(count * factor * _type_weight(component)), Value(0.0))
+        return Coalesce(total("points", count * factor * _type_weight(component)), Value(0.0))
     # Average value per signal (decay weighs recent signals more); none -> missing.
-    return total(value * factor) / NullIf(total(count * factor), Value(0.0))
+    return total("sum", value * factor) / NullIf(total("count", count * factor), Value(0.0))
 
 
 # Points -----------------------------------------------------------------------------
@@ -370,42 +375,51 @@ def combine(components, raws: dict[int, object]) -> tuple[Decimal | None, dict]:
 def compute_all(accounts, *, as_of: datetime | None = None, models=None) -> dict:
     """{model key: {account id: ScoreResult}} for every active model and account.
 
-    One query per model (all its components annotated over `accounts`), in dependency
-    order; components reading a model computed in this run take its fresh values.
+    One query for every model's components (annotated over `accounts` through the
+    feature frames); the scores are then combined in dependency order, so a component
+    reading a model computed in this run takes its fresh value.
     """
     from .models import ScoreModel
 
     if models is None:
         models = ScoreModel.objects.filter(is_active=True).prefetch_related("components", "bands")
     ordered = dependency_order([(m, list(m.components.all())) for m in models])
-    results: dict[str, dict[int, ScoreResult]] = {}
-    for model, components in ordered:
-        fresh, requests, signal_exprs = {}, [], {}
-        for component in components:
-            alias = f"c{component.pk}"
-            if component.source == ComponentSource.FEATURE:
-                source_model = SCORE_FEATURES.get(component.feature)
-                if source_model in results and component.feature.endswith("_score"):
-                    fresh[component.pk] = source_model
+    in_run = {model.key for model, _ in ordered}
+    fresh: dict[int, str] = {}  # component id -> the model of this run it reads
+    requests, signal_exprs = [], {}
+    with features.same_moment():
+        for _, components in ordered:
+            for component in components:
+                alias = f"c{component.pk}"
+                if component.source == ComponentSource.FEATURE:
+                    source_model = SCORE_FEATURES.get(component.feature)
+                    if source_model in in_run and component.feature.endswith("_score"):
+                        fresh[component.pk] = source_model
+                        continue
+                    requests.append((alias, component.feature, component.feature_params))
+                else:
+                    signal_exprs[alias] = signal_expression(component, as_of=as_of)
+        queryset = features.annotate(
+            accounts.order_by(), requests, as_of=as_of, expressions=signal_exprs
+        )
+    aliases = [r[0] for r in requests] + list(signal_exprs)
+    bands = {model.key: list(model.bands.all()) for model, _ in ordered}
+    results: dict[str, dict[int, ScoreResult]] = {model.key: {} for model, _ in ordered}
+    for row in queryset.values_list("pk", *aliases):
+        account_id, values = row[0], dict(zip(aliases, row[1:], strict=True))
+        for model, components in ordered:
+            raws = {}
+            for component in components:
+                source_model = fresh.get(component.pk)
+                if source_model is None:
+                    raws[component.pk] = values.get(f"c{component.pk}")
                     continue
-                requests.append((alias, component.feature, component.feature_params))
-            else:
-                signal_exprs[alias] = signal_expression(component, as_of=as_of)
-        queryset = features.annotate(accounts.order_by(), requests, as_of=as_of)
-        if signal_exprs:
-            queryset = queryset.annotate(**signal_exprs)
-        aliases = [r[0] for r in requests] + list(signal_exprs)
-        by_account = {}
-        bands = list(model.bands.all())
-        for row in queryset.values_list("pk", *aliases):
-            account_id, values = row[0], dict(zip(aliases, row[1:], strict=True))
-            raws = {c.pk: values.get(f"c{c.pk}") for c in components if c.pk not in fresh}
-            for component_id, source_model in fresh.items():
                 other = results[source_model].get(account_id)
-                raws[component_id] = (
-                    None if other is None or other.score is None else (float(other.score))
+                raws[component.pk] = (
+                    None if other is None or other.score is None else float(other.score)
                 )
             score, breakdown = combine(components, raws)
-            by_account[account_id] = ScoreResult(score, band_of(bands, score), breakdown)
-        results[model.key] = by_account
+            results[model.key][account_id] = ScoreResult(
+                score, band_of(bands[model.key], score), breakdown
+            )
     return results

@@ -7,6 +7,9 @@ parameters and choices, and for the annotations that compute features over accou
 from metrics import features as _features
 
 FeatureType = _features.FeatureType
+# A feature this app adds reads its tables through a frame (one grouped query).
+GroupedFrame = _features.GroupedFrame
+any_of = _features.any_of
 
 
 def feature_get(key: str):

@@ -2,9 +2,22 @@
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Case, Count, IntegerField, Q, When
+from django.db.models.lookups import GreaterThan
 
+from .catalog import GroupedFrame, any_of
 from .choices import ActivationStatus, Motion
+
+
+class Activations(GroupedFrame):
+    """Counts over the activations; a column's scope is the Q of those it counts."""
+
+    name = "activations"
+
+    def source(self, columns):
+        from .models import Activation
+
+        return Activation.objects.filter(any_of(column.scope for column in columns))
 
 
 def in_playbook_expression(*, as_of: datetime | None, playbook=None, motion=None):
@@ -14,17 +27,15 @@ def in_playbook_expression(*, as_of: datetime | None, playbook=None, motion=None
     As of a past moment, an activation counts when it had started and not yet ended;
     holdouts and skips never count: the account was not being worked.
     """
-    from .models import Activation
-
-    activations = Activation.objects.filter(account=OuterRef("pk"))
+    activations = Q()
     if playbook:
-        activations = activations.filter(playbook_id=playbook)
+        activations &= Q(playbook_id=playbook)
     if motion:
-        activations = activations.filter(playbook__motion=motion)
+        activations &= Q(playbook__motion=motion)
     if as_of is None:
-        activations = activations.filter(status=ActivationStatus.ACTIVE)
+        activations &= Q(status=ActivationStatus.ACTIVE)
     else:
-        activations = activations.filter(
+        activations &= Q(
             Q(ended_at__isnull=True) | Q(ended_at__gt=as_of),
             status__in=(
                 ActivationStatus.ACTIVE,
@@ -33,7 +44,13 @@ def in_playbook_expression(*, as_of: datetime | None, playbook=None, motion=None
             ),
             started_at__lte=as_of,
         )
-    return Exists(activations)
+    count = Activations().column(
+        (playbook, motion, as_of),
+        Count("pk", filter=activations),
+        IntegerField(),
+        scope=activations,
+    )
+    return Case(When(GreaterThan(count, 0), then=True), default=False, output_field=BooleanField())
 
 
 def in_playbook_feature():

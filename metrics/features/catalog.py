@@ -19,6 +19,11 @@ Time semantics shared by every feature:
   pipeline and won amounts from the deals' created and close dates.
 - Features without history (committee, industry, country, employee count, owners,
   partner, days to renewal) always give today's value; backtests say so.
+
+What a feature reads from another table it reads through a frame (`frames.py`,
+`sources.py`): one grouped query per source for the whole set of accounts, shared by
+every feature of the same `annotate()` call, so evaluating fifty playbooks costs one
+pass over the rollups, one over the signals of the windows' edges, and so on.
 """
 
 from datetime import datetime, timedelta
@@ -31,15 +36,12 @@ from django.db.models import (
     Count,
     DateField,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     FloatField,
     Func,
     IntegerField,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     TextField,
     Value,
@@ -47,21 +49,25 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, NullIf
-from django.db.models.lookups import Contains, IsNull
-from django.utils import timezone
+from django.db.models.lookups import Contains, GreaterThan, IsNull
 
 from accounts.choices import BuyingRole, DealStatus, Stage, TeamRole
-from accounts.selectors import (
-    arr_change_list,
-    contact_list,
-    deal_list,
-    team_member_list,
-    tier_list,
-)
-from signals.selectors import signal_days_between, signals_between
+from accounts.selectors import tier_list
 
 from ..dates import add_months, ceil_day, floor_day, utc_date
-from .registry import Feature, FeatureType, Param, ParamKind, register
+from .registry import Feature, FeatureType, Param, ParamKind, now, register
+from .sources import (
+    ArrExpansion,
+    ArrOn,
+    Committee,
+    Deals,
+    SnapshotBefore,
+    StoredScores,
+    TeamRoles,
+    days_total,
+    latest_value,
+    signals_aggregate,
+)
 
 COUNT = IntegerField()
 VALUE = DecimalField(max_digits=26, decimal_places=6)
@@ -91,7 +97,7 @@ MEASURE = Param(
 
 
 def _moment(as_of: datetime | None) -> datetime:
-    return as_of if as_of is not None else timezone.now()
+    return as_of if as_of is not None else now()
 
 
 class DaysBetween(Func):
@@ -132,28 +138,23 @@ def _window_total(types, end, days, *, rollup_field, signal_field, output):
     """Count (signal_field None) or sum of values over the window; 0 with no signals."""
     edges, first_day, end_day = _window_parts(end, days)
     zero = Value(Decimal(0) if output is VALUE else 0, output_field=output)
-    total = None
+    parts = []
     if first_day < end_day:
-        rollups = (
-            signal_days_between(type_keys=types, first_day=first_day, end_day=end_day)
-            .filter(account=OuterRef("pk"))
-            .values("account")
-            .annotate(total=Sum(rollup_field))
-            .values("total")
-        )
-        total = Coalesce(Subquery(rollups, output_field=output), zero, output_field=output)
+        parts.append(days_total(rollup_field, types, first_day, end_day, rollup_field, output))
     if edges:
-        aggregate = Sum(signal_field) if signal_field else Count("pk")
-        signals = (
-            signals_between(type_keys=types, ranges=edges)
-            .filter(account=OuterRef("pk"))
-            .values("account")
-            .annotate(total=aggregate)
-            .values("total")
+        if signal_field:
+            aggregate = lambda where: Sum(signal_field, filter=where, output_field=output)  # noqa: E731
+        else:
+            aggregate = lambda where: Count("pk", filter=where)  # noqa: E731
+        parts.append(signals_aggregate(rollup_field, types, edges, aggregate, output))
+    if not parts:
+        return zero
+    total = Coalesce(parts[0], zero, output_field=output)
+    for part in parts[1:]:
+        total = ExpressionWrapper(
+            total + Coalesce(part, zero, output_field=output), output_field=output
         )
-        part = Coalesce(Subquery(signals, output_field=output), zero, output_field=output)
-        total = part if total is None else ExpressionWrapper(total + part, output_field=output)
-    return total if total is not None else zero
+    return total
 
 
 def _count(types, end, days):
@@ -167,14 +168,9 @@ def _sum(types, end, days):
 
 
 def _latest(types, end, days):
+    """The value of the latest signal with a value in the window (`days` None: ever)."""
     start = None if days is None else end - timedelta(days=days)
-    latest = (
-        signals_between(type_keys=types, ranges=[(start, end)])
-        .filter(account=OuterRef("pk"), value__isnull=False)
-        .order_by("-occurred_at", "-pk")
-        .values("value")[:1]
-    )
-    return Subquery(latest, output_field=VALUE)
+    return latest_value(types, end, start, VALUE)
 
 
 def signal_count(*, as_of, signal_types, days):
@@ -191,14 +187,14 @@ def signal_latest_value(*, as_of, signal_types, days):
 
 def signal_distinct_contacts(*, as_of, signal_types, days):
     end = _moment(as_of)
-    contacts = (
-        signals_between(type_keys=signal_types, ranges=[(end - timedelta(days=days), end)])
-        .filter(account=OuterRef("pk"), contact__isnull=False)
-        .values("account")
-        .annotate(n=Count("contact", distinct=True))
-        .values("n")
+    contacts = signals_aggregate(
+        "contacts",
+        signal_types,
+        [(end - timedelta(days=days), end)],
+        lambda where: Count("contact", distinct=True, filter=where),
+        COUNT,
     )
-    return Coalesce(Subquery(contacts, output_field=COUNT), 0)
+    return Coalesce(contacts, 0, output_field=COUNT)
 
 
 def signal_change_pct(*, as_of, signal_types, days, measure):
@@ -239,34 +235,25 @@ for _key, _label, _type, _compute, _doc, _params in [
 # Snapshots and scores ---------------------------------------------------------------
 
 
-def _known_snapshots(moment: datetime):
-    """The account's snapshots known at `moment`, newest first (see the module doc)."""
-    from ..models import AccountSnapshot
-
-    return AccountSnapshot.objects.filter(
-        account=OuterRef("pk"), day__lt=floor_day(moment).date()
-    ).order_by("-day")
+def _snapshot(moment: datetime) -> SnapshotBefore:
+    """The account's latest snapshot known at `moment` (see the module doc)."""
+    return SnapshotBefore(floor_day(moment).date())
 
 
-def _snapshot_value(moment: datetime, field, output):
-    snapshots = _known_snapshots(moment)
-    if not isinstance(field, str):
-        snapshots = snapshots.annotate(picked=field)
-        field = "picked"
-    return Subquery(snapshots.values(field)[:1], output_field=output)
+def _snapshot_value(moment: datetime, key: str, expression, output):
+    return _snapshot(moment).field(key, expression, output)
 
 
 def _snapshot_score(moment, model_key):
-    return _snapshot_value(moment, Cast(KT(f"scores__{model_key}"), FLOAT), FLOAT)
+    return _snapshot_value(
+        moment, f"score:{model_key}", Cast(KT(f"scores__{model_key}"), FLOAT), FLOAT
+    )
 
 
 def _current_score(model_key, field="score"):
-    from ..models import AccountScore
-
-    scores = AccountScore.objects.filter(account=OuterRef("pk"), model__key=model_key)
     if field == "score":
-        return Cast(Subquery(scores.values("score")[:1]), FLOAT)
-    return Subquery(scores.values(field)[:1], output_field=CharField())
+        return Cast(StoredScores().field(model_key, "score", MONEY), FLOAT)
+    return StoredScores().field(model_key, field, CharField())
 
 
 def _score_feature(model_key):
@@ -301,7 +288,7 @@ def _band_choices():
 def health_band(*, as_of):
     if as_of is None:
         return NullIf(_current_score("health", "band"), Value(""))
-    return _snapshot_value(as_of, KT("bands__health"), CharField())
+    return _snapshot_value(as_of, "band:health", KT("bands__health"), CharField())
 
 
 def health_change_30d(*, as_of):
@@ -350,24 +337,23 @@ def _owner_choices():
 def tier(*, as_of):
     if as_of is None:
         return F("tier__name")
-    return _snapshot_value(as_of, "tier__name", CharField())
+    return _snapshot_value(as_of, "tier", F("tier__name"), CharField())
 
 
 def stage(*, as_of):
     if as_of is None:
         return F("stage")
-    return _snapshot_value(as_of, "stage", CharField())
+    return _snapshot_value(as_of, "stage", F("stage"), CharField())
 
 
 def is_target(*, as_of):
     if as_of is None:
         return IsNull(F("tier"), False)
-    snapshots = _known_snapshots(as_of)
+    # Missing before the account's first snapshot; otherwise whether it had a tier.
+    known = _snapshot_value(as_of, "id", F("pk"), IntegerField())
+    tier_id = _snapshot_value(as_of, "tier_id", F("tier_id"), IntegerField())
     return Case(
-        When(
-            Exists(snapshots),
-            then=IsNull(Subquery(snapshots.values("tier")[:1]), False),
-        ),
+        When(IsNull(known, False), then=IsNull(tier_id, False)),
         default=None,
         output_field=BooleanField(),
     )
@@ -386,13 +372,9 @@ def arr(*, as_of):
 
 
 def arr_on(on):
-    latest = (
-        arr_change_list()
-        .filter(account=OuterRef("pk"), effective_date__lte=on)
-        .order_by("-effective_date")
-        .values("arr")[:1]
-    )
-    return Coalesce(Subquery(latest, output_field=MONEY), Value(Decimal(0)), output_field=MONEY)
+    """ARR on the day `on`: the last change effective by then; 0 before the first."""
+    latest = ArrOn(on).column("arr", F("arr"), MONEY)
+    return Coalesce(latest, Value(Decimal(0)), output_field=MONEY)
 
 
 def days_to_renewal(*, as_of):
@@ -402,8 +384,7 @@ def days_to_renewal(*, as_of):
 
 def _owner(role):
     def compute(*, as_of):
-        members = team_member_list().filter(account=OuterRef("pk"), role=role)
-        return Subquery(members.values("user__username")[:1], output_field=CharField())
+        return TeamRoles().username(role, CharField())
 
     return compute
 
@@ -443,18 +424,8 @@ for _key, _label, _type, _compute, _doc, _history, _choices in [
 COMMITTEE_ROLES = [r for r in BuyingRole.values if r != BuyingRole.UNKNOWN]
 
 
-def _committee():
-    return (
-        contact_list()
-        .order_by()
-        .filter(account=OuterRef("pk"))
-        .exclude(buying_role=BuyingRole.UNKNOWN)
-    )
-
-
 def committee_size(*, as_of):
-    size = _committee().values("account").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(size, output_field=COUNT), 0)
+    return Coalesce(Committee().count("size", None, COUNT), 0, output_field=COUNT)
 
 
 def committee_coverage_pct(*, as_of):
@@ -466,7 +437,7 @@ def committee_coverage_pct(*, as_of):
     for role in COMMITTEE_ROLES:
         is_required = Contains(roles_text, f'"{role}"')
         required.append(Case(When(is_required, then=1), default=0))
-        has_role = Exists(_committee().filter(buying_role=role))
+        has_role = GreaterThan(Committee().count(role, Q(buying_role=role), COUNT), 0)
         covered.append(Case(When(Q(is_required) & Q(has_role), then=1), default=0))
     total_required = Cast(sum(required[1:], required[0]), FLOAT)
     total_covered = Cast(sum(covered[1:], covered[0]), FLOAT)
@@ -476,17 +447,10 @@ def committee_coverage_pct(*, as_of):
 
 
 def committee_growth_30d(*, as_of):
-    now = timezone.now()
-    joined = Coalesce("first_seen_at", "created_at")
-    grown = (
-        _committee()
-        .annotate(joined=joined)
-        .filter(joined__gte=now - timedelta(days=30), joined__lt=now)
-        .values("account")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(grown, output_field=COUNT), 0)
+    end = now()
+    start = end - timedelta(days=30)
+    grown = Committee().count(("joined", start, end), Q(joined__gte=start, joined__lt=end), COUNT)
+    return Coalesce(grown, 0, output_field=COUNT)
 
 
 for _key, _label, _compute, _doc in [
@@ -504,37 +468,24 @@ for _key, _label, _compute, _doc in [
 # Revenue ----------------------------------------------------------------------------
 
 
+def _money(column):
+    return Coalesce(column, Value(Decimal(0)), output_field=MONEY)
+
+
 def open_pipeline(*, as_of):
-    deals = deal_list().order_by().filter(account=OuterRef("pk"))
     if as_of is None:
-        deals = deals.filter(status=DealStatus.OPEN)
-    else:
-        on = utc_date(as_of)
-        # Open on that day: created by then and not closed by then.
-        deals = deals.filter(created_date__lte=on).filter(
-            Q(status=DealStatus.OPEN) | Q(close_date__gt=on)
-        )
-    total = deals.values("account").annotate(total=Sum("amount")).values("total")
-    return Coalesce(Subquery(total, output_field=MONEY), Value(Decimal(0)), output_field=MONEY)
+        return _money(Deals().amount("open", Q(status=DealStatus.OPEN), MONEY))
+    on = utc_date(as_of)
+    # Open on that day: created by then and not closed by then.
+    deals = Q(created_date__lte=on) & (Q(status=DealStatus.OPEN) | Q(close_date__gt=on))
+    return _money(Deals().amount(("open", on), deals, MONEY))
 
 
 def won_12m(*, as_of):
     end = utc_date(_moment(as_of))
     start = add_months(end, -12)
-    total = (
-        deal_list()
-        .order_by()
-        .filter(
-            account=OuterRef("pk"),
-            status=DealStatus.WON,
-            close_date__gt=start,
-            close_date__lte=end,
-        )
-        .values("account")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    return Coalesce(Subquery(total, output_field=MONEY), Value(Decimal(0)), output_field=MONEY)
+    won = Q(status=DealStatus.WON, close_date__gt=start, close_date__lte=end)
+    return _money(Deals().amount(("won", start, end), won, MONEY))
 
 
 def nrr_12m(*, as_of):
@@ -548,22 +499,16 @@ def nrr_12m(*, as_of):
 def expansion_arr_12m(*, as_of):
     end = utc_date(_moment(as_of))
     start = add_months(end, -12)
-    previous = (
-        arr_change_list()
-        .filter(account=OuterRef("account"), effective_date__lt=OuterRef("effective_date"))
-        .order_by("-effective_date")
-        .values("arr")[:1]
+    increases = ArrExpansion(start, end).column(
+        "increase",
+        Sum(
+            F("arr") - F("previous"),
+            filter=Q(previous__gt=0, arr__gt=F("previous")),
+            output_field=MONEY,
+        ),
+        MONEY,
     )
-    expansions = (
-        arr_change_list()
-        .filter(account=OuterRef("pk"), effective_date__gt=start, effective_date__lte=end)
-        .annotate(previous=Subquery(previous, output_field=MONEY))
-        .filter(previous__gt=0, arr__gt=F("previous"))
-        .values("account")
-        .annotate(total=Sum(F("arr") - F("previous"), output_field=MONEY))
-        .values("total")
-    )
-    return Coalesce(Subquery(expansions, output_field=MONEY), Value(Decimal(0)), output_field=MONEY)
+    return _money(increases)
 
 
 for _key, _label, _compute, _doc in [

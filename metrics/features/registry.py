@@ -1,11 +1,14 @@
 """The feature registry: named account features, their parameters, and annotation.
 
 A feature is computed for a whole queryset of accounts at once, as one ORM expression
-per row (NULL means missing), optionally as of a past moment. The playbook engine,
+per row (NULL means missing), optionally as of a past moment; what it reads from other
+tables comes from frames (`frames.py`), one grouped query per source. The playbook engine,
 score models and scoreboards all read accounts through this vocabulary.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Expression, F, QuerySet
 from django.utils import timezone
+
+from . import frames
 
 
 class FeatureType(models.TextChoices):
@@ -194,18 +199,42 @@ def _frozen(params: dict) -> tuple:
 
 # Annotation -------------------------------------------------------------------------
 
+_pinned_now: ContextVar[datetime | None] = ContextVar("features_now", default=None)
+
+
+def now() -> datetime:
+    """ "Now" for the features being built: one moment per `annotate()` call (and per
+    `same_moment()` block), so every window ending now ends at the same instant and
+    features reading the same source share one frame."""
+    return _pinned_now.get() or timezone.now()
+
+
+@contextmanager
+def same_moment() -> Iterator[datetime]:
+    """Build everything inside with one "now" (nested blocks keep the outer one)."""
+    moment = now()
+    token = _pinned_now.set(moment)
+    try:
+        yield moment
+    finally:
+        _pinned_now.reset(token)
+
 
 def annotate(
     queryset: QuerySet,
     requests: Iterable[tuple[str, str, dict]],
     *,
     as_of: datetime | None = None,
+    expressions: dict[str, Expression] | None = None,
 ) -> QuerySet:
     """Annotate an Account queryset with features: `requests` are (alias, key, params).
 
     Each distinct (feature, parameters) pair is built once; further aliases of the same
-    pair refer to the first with `F()` (Django repeats the expression in the SQL, so a
-    caller that cares asks for each pair once, as evaluation does). Parameters are
+    pair refer to the first with `F()`. Features computed from other tables read them
+    through frames (`frames.py`): one grouped query per source over the accounts of
+    `queryset`, joined once, whatever the number of features that read it.
+    `expressions` are further annotations built from the same frames (score
+    components, ARR on a given day), joined in the same pass. Parameters are
     normalised but not checked against the database (validate them with `clean_params`
     when they are saved), so annotating adds no query: the queryset stays one SELECT.
     """
@@ -213,17 +242,19 @@ def annotate(
         raise ValueError("as_of must be an aware datetime.")
     annotations: dict[str, Expression] = {}
     computed: dict[tuple, str] = {}
-    for alias, key, params in requests:
-        feature = get(key)
-        cleaned = normalise_params(feature, params)
-        identity = (key, _frozen(cleaned))
-        if identity in computed:
-            annotations[alias] = F(computed[identity])
-            continue
-        annotations[alias] = feature.expression(as_of=as_of, **cleaned)
-        computed[identity] = alias
+    with same_moment():
+        for alias, key, params in requests:
+            feature = get(key)
+            cleaned = normalise_params(feature, params)
+            identity = (key, _frozen(cleaned))
+            if identity in computed:
+                annotations[alias] = F(computed[identity])
+                continue
+            annotations[alias] = feature.expression(as_of=as_of, **cleaned)
+            computed[identity] = alias
+    annotations.update(expressions or {})
     # Aliases referring to another are annotated after it, in a second call.
     direct = {a: e for a, e in annotations.items() if not isinstance(e, F)}
     refs = {a: e for a, e in annotations.items() if isinstance(e, F)}
-    queryset = queryset.annotate(**direct)
+    queryset = frames.attach(queryset, direct.values()).annotate(**direct)
     return queryset.annotate(**refs) if refs else queryset
