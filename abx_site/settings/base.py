@@ -220,7 +220,12 @@ SPECTACULAR_SETTINGS = {
 
 # Background work: django-q2 with the ORM broker, so a queued task survives a killed
 # worker (it is only deleted once acknowledged) and commits with the transaction that
-# queued it.
+# queued it. A task that fails is not acknowledged either: a lost database connection (a
+# restart, a failover) fails a task, and one-off tasks such as a review decision's
+# re-resolution have no schedule to run them again. It is delivered again after
+# `retry` seconds, like a killed worker's, until it succeeds or has been tried
+# `max_attempts` times; every task is safe to run again (at least once, as after a killed
+# worker).
 Q_CLUSTER = {
     "name": "abx",
     "orm": "default",
@@ -228,7 +233,7 @@ Q_CLUSTER = {
     "timeout": env.int("ABX_Q_TIMEOUT", default=1800),
     "retry": env.int("ABX_Q_RETRY", default=1860),
     "max_attempts": 5,
-    "ack_failures": True,
+    "ack_failures": False,
     "catch_up": False,
     "poll": 1,
     "label": "Background tasks",
