@@ -40,7 +40,12 @@ class Tier(models.Model):
     """A named account tier: rank 1 is the highest; treatment says how it is worked."""
 
     name = models.CharField(max_length=50, unique=True)
-    rank = models.PositiveSmallIntegerField(unique=True, help_text="1 is the highest tier.")
+    rank = models.PositiveSmallIntegerField(
+        unique=True,
+        # The check constraint below holds in the database; the validator names the field.
+        validators=[MinValueValidator(1)],
+        help_text="1 is the highest tier.",
+    )
     treatment = models.CharField(max_length=20, choices=Treatment.choices)
     required_roles = models.JSONField(
         default=list,

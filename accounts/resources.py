@@ -7,7 +7,8 @@ create or change accounts, contacts, deals and ARR are written through the servi
 an import records the same events and applies the same rules as the admin and the API.
 """
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models
 from django.db.models import OuterRef, Subquery
 from import_export import fields, resources, widgets
 
@@ -112,7 +113,56 @@ class NullableCharWidget(widgets.CharWidget):
         return value.strip() or None if isinstance(value, str) else value
 
 
-class ServiceResource(resources.ModelResource):
+# A cell naming a related record (a domain, a name) is never longer than this.
+MAX_KEY_LENGTH = 255
+
+
+class CheckedResource(resources.ModelResource):
+    """Refuses the cells no column could hold before anything reads them, with the
+    column named: a NUL character (PostgreSQL cannot store one, and no person typed
+    it) and text longer than the field (or, for a related record's key, than any name
+    or domain), which would otherwise reach lookups first. A cell that is not a number
+    where one is expected is reported as such, not as a decimal module exception."""
+
+    def before_import_row(self, row, **kwargs):
+        errors = {}
+        for field in self.get_import_fields():
+            value = row.get(field.column_name)
+            if not isinstance(value, str):
+                continue
+            limit = self._max_length(field)
+            if "\x00" in value:
+                errors[field.column_name] = "Null characters are not allowed."
+            elif limit is not None and len(value.strip()) > limit:
+                errors[field.column_name] = (
+                    f"Ensure this value has at most {limit} characters "
+                    f"(it has {len(value.strip())})."
+                )
+        if errors:
+            raise ValidationError(errors)
+        super().before_import_row(row, **kwargs)
+
+    def _max_length(self, field) -> int | None:
+        model = self._meta.model
+        try:
+            model_field = model._meta.get_field(field.attribute or field.column_name)
+        except FieldDoesNotExist:
+            return MAX_KEY_LENGTH
+        if model_field.is_relation:
+            return MAX_KEY_LENGTH
+        if isinstance(model_field, models.CharField):
+            return model_field.max_length
+        return None
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        try:
+            super().import_field(field, instance, row, is_m2m, **kwargs)
+        except ArithmeticError:
+            # Decimal("many") raises InvalidOperation, which is no ValueError.
+            raise ValueError(f"'{row.get(field.column_name)}' is not a number.") from None
+
+
+class ServiceResource(CheckedResource):
     """Writes each validated row through a service instead of `Model.save()`."""
 
     def editable_values(self, instance, allowed: set[str]) -> dict:
@@ -131,7 +181,7 @@ class ServiceResource(resources.ModelResource):
         raise NotImplementedError
 
 
-class NamedResource(resources.ModelResource):
+class NamedResource(CheckedResource):
     """A record keyed by its unique name, matched as people type it (any case)."""
 
     def get_instance(self, instance_loader, row):
@@ -275,6 +325,7 @@ class ContactResource(ServiceResource):
         return Contact.objects.filter(email=email).first() if email else None
 
     def before_import_row(self, row, **kwargs):
+        super().before_import_row(row, **kwargs)
         if row.get("email"):
             row["email"] = row["email"].strip().lower()
         if "buying_role" in row and not (row["buying_role"] or "").strip():
