@@ -1,14 +1,20 @@
 """Admin for API keys, and the import/export base every app's admin shares."""
 
+import os
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
 from import_export.admin import ImportExportMixin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from .models import ApiKey
 from .scopes import Scope
+
+CHECKED_IMPORTS = "abx_checked_imports"
 
 
 class GuardedImportExportMixin(ImportExportMixin):
@@ -35,6 +41,32 @@ class GuardedImportExportMixin(ImportExportMixin):
         kwargs["use_transactions"] = True
         kwargs["rollback_on_validation_errors"] = True
         return kwargs
+
+    # The confirmation names the checked file by its name in the temporary folder, and
+    # import-export reads that file and then deletes it: a confirmation only goes ahead
+    # for a file this session checked, never for another file there (or none at all).
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if initial.get("import_file_name"):
+            checked = request.session.get(CHECKED_IMPORTS, [])
+            name = os.path.basename(initial["import_file_name"])
+            request.session[CHECKED_IMPORTS] = [*checked, name][-20:]
+        return initial
+
+    def process_import(self, request, **kwargs):
+        name = os.path.basename(request.POST.get("import_file_name", ""))
+        checked = request.session.get(CHECKED_IMPORTS, [])
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        if name not in checked:
+            return HttpResponseBadRequest(
+                "This import was not checked in this session, or was already done: "
+                "upload the file again."
+            )
+        response = super().process_import(request, **kwargs)
+        request.session[CHECKED_IMPORTS] = [n for n in checked if n != name]
+        return response
 
 
 class ApiKeyForm(forms.ModelForm):
