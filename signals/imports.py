@@ -145,9 +145,12 @@ def _jsonl_items(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            item = json.loads(line)
         except ValueError as exc:
             raise ImportFileError(f"Line {number} is not JSON: {exc}.") from None
+        except RecursionError:
+            raise ImportFileError(f"Line {number} is nested too deeply to read.") from None
+        yield number, item
 
 
 def text_lines(data: bytes) -> io.StringIO:

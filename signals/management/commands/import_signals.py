@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from signals.imports import ImportFileError, detect_format, signals_import
+from signals.imports import ImportFileError, detect_format, signals_import, text_lines
 
 MAX_ERRORS_SHOWN = 50
 
@@ -27,15 +27,16 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"No such file: {file}")
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline()
-            handle.seek(0)
-            try:
-                result = signals_import(
-                    lines=handle, format=format or detect_format(path.name, first), source=source
-                )
-            except ImportFileError as exc:
-                raise CommandError(f"{exc} Nothing was stored.") from None
+        try:
+            # As the admin's import reads an upload: UTF-8 (with or without a BOM) or nothing.
+            lines = text_lines(path.read_bytes())
+            first = lines.readline()
+            lines.seek(0)
+            result = signals_import(
+                lines=lines, format=format or detect_format(path.name, first), source=source
+            )
+        except ImportFileError as exc:
+            raise CommandError(f"{exc} Nothing was stored.") from None
         ingest = result.ingest
         self.stdout.write(
             f"rows: {result.rows}, accepted: {ingest.accepted}, duplicates: "
