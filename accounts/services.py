@@ -489,3 +489,7 @@ from .merge import (  # noqa: E402, F401 - re-exported: accounts.services.accoun
     account_merge_preview,
     register_merge_hook,
 )
+from .tiers import (  # noqa: E402, F401 - re-exported: accounts.services.account_tiers_set_by_rules
+    RuleTier,
+    account_tiers_set_by_rules,
+)

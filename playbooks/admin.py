@@ -636,3 +636,6 @@ class StepAdmin(RowHistoryAdmin):
     list_display = ["__str__", "playbook", "delay_days"]
     list_select_related = ["playbook"]
     search_fields = ["kind", "playbook__name"]
+
+
+from . import tier_rules_admin  # noqa: E402, F401  (registers the tier rule admins)

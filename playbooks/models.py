@@ -346,3 +346,4 @@ class EvaluationRun(models.Model):
 
 
 from .models_execution import *  # noqa: E402,F403
+from .models_tiers import *  # noqa: E402,F403

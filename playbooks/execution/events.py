@@ -6,6 +6,7 @@ sends it later (`delivery.py`). Repeats of the same effect carry the same idempo
 and the outbox's unique constraint keeps one row per (url, event, key).
 """
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.utils import timezone
@@ -69,9 +70,11 @@ def account_events_emit(events) -> int:
 
     Every change made through the account services comes here, whoever made it (the
     admin, the API, a CSV import, a `set_stage` or `set_tier` step), in the transaction
-    that records it. The key is the account event's id: one message per change.
+    that records it. The key is the account event's id: one message per change. Events
+    recorded together (tier rules change many accounts at once) are queued together: one
+    `events_emit` per event type and moment, whatever the number of accounts.
     """
-    queued = 0
+    batches: dict[tuple, list[tuple[str, dict]]] = defaultdict(list)
     for event in events:
         webhook = ACCOUNT_EVENTS.get(event.kind)
         if webhook is None:
@@ -82,5 +85,5 @@ def account_events_emit(events) -> int:
             "new": event.new_value,
             "by": event.actor.get_username() if event.actor_id else event.actor_label,
         }
-        queued += events_emit(webhook, [(f"account-event-{event.pk}", data)], now=event.occurred_at)
-    return queued
+        batches[(webhook, event.occurred_at)].append((f"account-event-{event.pk}", data))
+    return sum(events_emit(webhook, items, now=when) for (webhook, when), items in batches.items())

@@ -54,6 +54,9 @@ from playbooks.models import (
     Step,
     StepRun,
     Task,
+    TierProposal,
+    TierRule,
+    TierRuleCondition,
     Trigger,
     WebhookEndpoint,
 )
@@ -116,6 +119,8 @@ from tests.playbooks.factories import (
     PlaybookFactory,
     PlaybookVersionFactory,
     StepFactory,
+    TierProposalFactory,
+    TierRuleConditionFactory,
     TriggerFactory,
 )
 from tests.signals.factories import (
@@ -210,6 +215,9 @@ ROW_BUILDERS = {
     Step: StepFactory,
     StepRun: StepRunFactory,
     Task: lambda: TaskFactory(assignee=UserFactory()),
+    TierProposal: TierProposalFactory,
+    TierRule: lambda: TierRuleConditionFactory().rule,
+    TierRuleCondition: TierRuleConditionFactory,
     Trigger: TriggerFactory,
     WebhookEndpoint: WebhookEndpointFactory,
     # the project's own, and the libraries' rows

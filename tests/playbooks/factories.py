@@ -13,9 +13,12 @@ from playbooks.models import (
     PlaybookMembership,
     PlaybookVersion,
     Step,
+    TierProposal,
+    TierRule,
+    TierRuleCondition,
     Trigger,
 )
-from tests.accounts.factories import AccountFactory, UserFactory
+from tests.accounts.factories import AccountFactory, TierFactory, UserFactory
 
 
 class PlaybookFactory(factory.django.DjangoModelFactory):
@@ -110,3 +113,33 @@ class BacktestFactory(factory.django.DjangoModelFactory):
     end = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=90))
     status = JobStatus.QUEUED
     requested_by = factory.SubFactory(UserFactory)
+
+
+class TierRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TierRule
+
+    tier = factory.SubFactory(TierFactory)
+    name = factory.Sequence(lambda n: f"Rule {n}")
+
+
+class TierRuleConditionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TierRuleCondition
+
+    rule = factory.SubFactory(TierRuleFactory)
+    feature = "employee_count"
+    operator = "gte"
+    value = 1000
+
+
+class TierProposalFactory(factory.django.DjangoModelFactory):
+    """What the rules would set on an account whose tier a person chose."""
+
+    class Meta:
+        model = TierProposal
+
+    account = factory.SubFactory(AccountFactory, tier=factory.SubFactory(TierFactory))
+    rule = factory.SubFactory(TierRuleFactory)
+    tier = factory.SelfAttribute("rule.tier")
+    proposed_at = factory.LazyFunction(timezone.now)
