@@ -8,8 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Receiver:
     def __init__(self):
-        self.behaviours: list[str] = []  # "ok", "fail", "slow"; then "ok" when empty
+        # "ok", "fail", "slow", "stall"; then "ok" when empty. A stalled request is recorded
+        # when it arrives and answered only once `released` is set (or the receiver stops).
+        self.behaviours: list[str] = []
         self.received: list[dict] = []
+        self.released = threading.Event()
         self.server = None
 
     @property
@@ -31,6 +34,8 @@ def receiver(slow_seconds: float = 1.5):
             state.received.append(
                 {"headers": dict(self.headers), "body": body, "behaviour": behaviour}
             )
+            if behaviour == "stall":
+                state.released.wait(timeout=120)
             code = 500 if behaviour == "fail" else 200
             self.send_response(code)
             self.send_header("Content-Length", "0")
@@ -47,6 +52,7 @@ def receiver(slow_seconds: float = 1.5):
     try:
         yield state
     finally:
+        state.released.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
