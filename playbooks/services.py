@@ -140,6 +140,10 @@ def playbook_save(*, data: dict, playbook: Playbook | None = None) -> Playbook:
 def _validated(data, playbook: Playbook | None) -> dict:
     if not isinstance(data, dict):
         raise ValidationError({"playbook": "A playbook is an object of settings."})
+    # Before anything looks a name up: PostgreSQL refuses a NUL character in any text.
+    nul = sorted(_nul_paths(data))
+    if nul:
+        raise ValidationError(dict.fromkeys(nul, "Null characters are not allowed."))
     errors: dict[str, list[str]] = {}
 
     def add(path, messages):
@@ -189,6 +193,23 @@ def _validated(data, playbook: Playbook | None) -> dict:
 
 
 OUTCOME_FIELDS = ("outcome_kind", "outcome_stage", "outcome_window_days")
+
+
+def _nul_paths(value, path: str = ""):
+    """The paths (`triggers.0.name`) of the keys and texts in `value` holding a NUL."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path or "playbook"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                yield path or "playbook"
+            else:
+                yield from _nul_paths(item, child)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_paths(item, f"{path}.{index}" if path else str(index))
 
 
 def _current(playbook: Playbook | None) -> dict:
@@ -389,7 +410,13 @@ def playbooks_import(*, items: list, publish: bool = False, user=None) -> list[P
     """
     errors: dict[str, list[str]] = {}
     saved = []
-    names = [item.get("name") for item in items if isinstance(item, dict)]
+    names = [
+        item["name"]
+        for item in items
+        if isinstance(item, dict)
+        and isinstance(item.get("name"), str)
+        and "\x00" not in item["name"]
+    ]
     existing = {p.name: p for p in Playbook.objects.filter(name__in=names)}
     seen = set()
     for index, item in enumerate(items):
