@@ -15,8 +15,10 @@ from ..events import event_payload, events_emit
 from . import StepFailed
 
 # Templates see plain values only (never model instances, whose methods and relations a
-# template could otherwise walk), and everything they print is escaped.
-ENGINE = Engine(autoescape=True, string_if_invalid="")
+# template could otherwise walk). They make plain text, not HTML: a task's title and body
+# are stored as they read ("Call AT&T") and every page escapes them where it shows them;
+# an email body is plain text too. Values are printed, never evaluated as templates.
+ENGINE = Engine(autoescape=False, string_if_invalid="")
 MAX_CONTACTS = 50
 
 
@@ -59,7 +61,7 @@ def render(source: str, context: dict, *, field: str) -> str:
         template = ENGINE.from_string(source or "")
     except TemplateSyntaxError as exc:
         raise StepFailed(f"The {field} template does not parse: {exc}") from exc
-    return template.render(Context(context, autoescape=True)).strip()
+    return template.render(Context(context, autoescape=False)).strip()
 
 
 def owner_for(account_id: int, role: str | None):
