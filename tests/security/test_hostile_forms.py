@@ -6,6 +6,7 @@ of every model before and after); valid but hostile text is saved verbatim and s
 escaped on the change page and the changelist."""
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.urls import reverse
 
@@ -13,6 +14,7 @@ from accounts.models import Account, AccountDomain, Partner, PersonaRule, Tier
 from metrics.models import ScoreModel
 from playbooks.models import Condition, Playbook, Step
 from tests.accounts.factories import AccountFactory
+from tests.playbooks.helpers import published
 from tests.playbooks.test_admin import editor_post
 
 from .hostile import HOSTILE_TEXT, HUGE, NUL, escaped, row_counts
@@ -332,4 +334,44 @@ def test_the_editor_refuses_a_viewer_with_hostile_input(client):
     before = row_counts()
     response = client.post(reverse("admin:playbooks_playbook_add"), editor_post(NUL))
     assert response.status_code == 403
+    assert row_counts() == before
+
+
+ADMIN_PLAYBOOK_VIEWS = [
+    ("get", "explain", {"account": HOSTILE_TEXT["sql or 1=1"]}),
+    ("get", "explain", {"account": "9" * 40}),
+    ("get", "explain", {"account": "\u0661\u0662"}),
+    ("get", "backtest", {"job": HOSTILE_TEXT["sql drop table"]}),
+    ("post", "backtest", {"start": HOSTILE_TEXT["sql drop table"], "end": "2026-01-01"}),
+    ("post", "backtest", {"start": "2026-01-01", "end": "<script>alert(1)</script>"}),
+    ("post", "backtest", {"start": "2026-02-30", "end": "2026-01-01"}),
+    ("get", "diff", {"a": HOSTILE_TEXT["sql or 1=1"], "b": "{{ settings.SECRET_KEY }}"}),
+    ("post", "rollback", {"number": HOSTILE_TEXT["sql drop table"]}),
+    ("post", "rollback", {"number": "9" * 40}),
+    ("get", "preview", {"page": HOSTILE_TEXT["sql or 1=1"]}),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "view", "params"),
+    ADMIN_PLAYBOOK_VIEWS,
+    ids=[f"{n}-{v}" for n, (_, v, _) in enumerate(ADMIN_PLAYBOOK_VIEWS)],
+)
+def test_the_playbook_buttons_answer_hostile_parameters_and_change_nothing(
+    revops, method, view, params
+):
+    # given a published playbook
+    playbook = published("Big accounts")
+    before = row_counts()
+
+    # when
+    response = getattr(revops, method)(
+        reverse(f"admin:playbooks_playbook_{view}", args=[playbook.pk]), params
+    )
+
+    # then a page (with the problem said) or a redirect back, never a server error
+    assert response.status_code in (200, 302, 400, 404), response.status_code
+    html = response.content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert settings.SECRET_KEY not in html
     assert row_counts() == before
