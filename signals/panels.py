@@ -1,4 +1,5 @@
-"""The signal timeline on the account page, registered into the account graph's pages."""
+"""The signal timeline on the account page, registered into the account graph's pages,
+and the signals' part of the account timeline API (`accounts.timeline`)."""
 
 import base64
 from datetime import datetime, timedelta
@@ -6,9 +7,10 @@ from datetime import datetime, timedelta
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from accounts import timeline as account_timeline
 from accounts.web import registry
 
-from .models import AccountSignalDaily
+from .models import AccountSignalDaily, Signal
 from .selectors import signal_list
 
 PAGE_SIZE = 20
@@ -86,6 +88,46 @@ def _timeline(account, request):
     return context
 
 
+def _signal_summary(signal) -> str:
+    details = [signal.topic]
+    if signal.value is not None:
+        details.append(f"{signal.value.normalize():f} {signal.type.unit}".strip())
+    if signal.contact_id:
+        details.append(signal.contact.email)
+    shown = ", ".join(detail for detail in details if detail)
+    return f"{signal.type.key}: {shown}" if shown else signal.type.key
+
+
+def signal_entries(*, account_id: int, cursor, limit: int) -> list:
+    """The account's signals for its timeline: one query on the (account, occurred_at) index."""
+    signals = Signal.objects.filter(account_id=account_id).select_related(
+        "source", "type", "contact"
+    )
+    rows = account_timeline.after(signals, cursor, kind=SIGNAL, time_field="occurred_at")
+    return [
+        account_timeline.Entry(
+            time=signal.occurred_at,
+            kind=SIGNAL,
+            id=signal.pk,
+            action=signal.type.key,
+            summary=_signal_summary(signal),
+            data={
+                "type": signal.type.key,
+                "source": signal.source.slug,
+                "value": None if signal.value is None else str(signal.value),
+                "topic": signal.topic,
+                "contact": signal.contact.email if signal.contact_id else None,
+                "external_id": signal.external_id,
+                "match_method": signal.match_method,
+            },
+        )
+        for signal in rows[:limit]
+    ]
+
+
+SIGNAL = "signal"
+
+
 def register():
     registry.register_account_panel(
         "signals",
@@ -93,4 +135,10 @@ def register():
         title="Signals",
         template="signals/panels/timeline.html",
         context=_timeline,
+    )
+    account_timeline.register_timeline_source(
+        SIGNAL,
+        entries=signal_entries,
+        description="A signal, when it occurred; `action` is its type (web.visit, "
+        "intent.surge...), `data` its source, value, topic and contact.",
     )

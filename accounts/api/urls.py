@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .timeline import AccountTimelineView
 from .views import AccountArrViewSet, AccountViewSet, ContactViewSet, DealViewSet
 
 router = SimpleRouter()
@@ -15,4 +16,5 @@ urlpatterns = [
         AccountArrViewSet.as_view({"get": "list", "post": "create"}),
         name="account-arr",
     ),
+    path("accounts/<int:pk>/timeline/", AccountTimelineView.as_view(), name="account-timeline"),
 ]

@@ -1,5 +1,5 @@
 """Connects the execution layer to the evaluator's and the account services' hooks, the
-admin and the staff pages."""
+admin, the staff pages and the account timeline."""
 
 from .. import hooks
 
@@ -8,10 +8,12 @@ def connect() -> None:
     from accounts.hooks import register_account_event_hook
 
     from .. import execution_admin  # noqa: F401  (registers the ModelAdmins)
-    from . import events, pages, runner
+    from . import events, pages, runner, timeline
 
     hooks.on_activations_started(runner.activations_started)
     hooks.on_activations_exited(runner.activations_exited)
     # Stage and tier changes, however made, go out as webhooks (accounts never imports us).
     register_account_event_hook(events.account_events_emit)
     pages.register()
+    # Activations, step runs and tasks on the account timeline API (accounts.timeline).
+    timeline.register()
