@@ -6,8 +6,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+
+from abx_site.common.rowsets import insert_new, rowset
 
 from .choices import AccountEventKind, BuyingRole, TierSource
 from .domains import registrable_domain
@@ -358,36 +360,45 @@ def contacts_get_or_create_bulk(*, people: Iterable[Mapping]) -> dict[str, int]:
         apply_persona(contact, rules)
         new.append(contact)
     with transaction.atomic():
-        Contact.objects.bulk_create(new, ignore_conflicts=True)
-    ids.update(Contact.objects.filter(email__in=missing).values_list("email", "pk"))
+        ids.update(insert_new(Contact, new, unique="email", returning=("email", "id")))
+    if len(ids) < len(wanted):
+        # Another caller created some of them since they were looked up.
+        ids.update(Contact.objects.filter(email__in=missing).values_list("email", "pk"))
     return ids
 
 
-ENGAGEMENT_CHUNK = 1_000
+ENGAGEMENT_CHUNK = 5_000
+# Contacts whose last engagement is older than the moment given (or unset) move to it.
+_ENGAGEMENT_UPDATE = """
+UPDATE accounts_contact SET last_engaged_at = v.seen_at FROM {seen}
+WHERE accounts_contact.id = v.id
+    AND (accounts_contact.last_engaged_at IS NULL OR accounts_contact.last_engaged_at < v.seen_at)
+"""
+# PostgreSQL: lock the rows in id order first, so two writers never deadlock on them.
+_ENGAGEMENT_LOCK = """
+SELECT c.id FROM accounts_contact c JOIN {seen} ON c.id = v.id ORDER BY c.id FOR UPDATE OF c
+"""
 
 
 def contacts_engagement_record(*, seen: Mapping[int, datetime]) -> int:
     """Move contacts' `last_engaged_at` forward to when they were last seen (signals).
 
     `seen` maps contact ids to a moment; a contact already engaged later keeps its
-    value. One read and one bulk update per `ENGAGEMENT_CHUNK` contacts. Returns how
-    many changed.
+    value. One statement per `ENGAGEMENT_CHUNK` contacts (two on PostgreSQL, which first
+    locks the rows in id order), whatever changes. Returns how many changed.
     """
     ids = sorted(seen)
     changed = 0
     for start in range(0, len(ids), ENGAGEMENT_CHUNK):
         chunk = ids[start : start + ENGAGEMENT_CHUNK]
-        stale = [
-            Contact(pk=pk, last_engaged_at=seen[pk])
-            for pk, current in Contact.objects.filter(pk__in=chunk).values_list(
-                "pk", "last_engaged_at"
-            )
-            if current is None or current < seen[pk]
-        ]
-        if stale:
-            with transaction.atomic():
-                Contact.objects.bulk_update(stale, ["last_engaged_at"])
-            changed += len(stale)
+        table, params = rowset(
+            "v", [("id", "bigint"), ("seen_at", "timestamptz")], [(pk, seen[pk]) for pk in chunk]
+        )
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(_ENGAGEMENT_LOCK.format(seen=table), params)
+            cursor.execute(_ENGAGEMENT_UPDATE.format(seen=table), params)
+            changed += cursor.rowcount
     return changed
 
 
