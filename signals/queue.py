@@ -6,21 +6,22 @@ and last seen, recomputed from the signals for the keys a write touched (the sam
 pattern as the rollups), so the queue lists in one query however many signals wait.
 """
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import ip_address
 
-from django.db import transaction
-from django.db.models import Count, Max, Min
+from django.db import connection, transaction
 
+from abx_site.common.rowsets import rowset
 from accounts.domains import registrable_domain
 from accounts.freemail import is_freemail
 from accounts.identity import Resolution, clean_company_name
 
 from .choices import IdentityKind, ReviewStatus
-from .models import Signal, UnmatchedIdentity
 
-CHUNK = 500
+# An ingestion batch's worth of keys per transaction.
+CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,49 @@ def candidates_of(resolution: Resolution) -> list[dict]:
     ]
 
 
+QUEUE_KEYS = (
+    ("key", "text"),
+    ("kind", "text"),
+    ("value", "text"),
+    ("label", "text"),
+    ("candidates", "jsonb"),
+)
+# Creates an open entry for every key that has none and, on PostgreSQL, locks them all
+# in key order before the signals are counted, so that a second writer counts after the
+# first has committed. `WHERE false` locks an existing row without writing it.
+_ENSURE = f"""
+INSERT INTO signals_unmatchedidentity
+    (key, kind, value, label, status, signal_count, candidates, created_at)
+SELECT k.key, k.kind, k.value, k.label, '{ReviewStatus.OPEN.value}', 0, '[]', CURRENT_TIMESTAMP
+FROM {{keys}} WHERE true ORDER BY k.key
+ON CONFLICT (key) DO {{on_conflict}}
+"""  # noqa: S608 - no input in the text: keys are bound parameters
+_ON_CONFLICT = {
+    "postgresql": "UPDATE SET signal_count = excluded.signal_count WHERE false",
+    "sqlite": "NOTHING",
+}
+# The waiting signals of each key, through the (review_key, id) index of unmatched ones.
+_RECOUNT = """
+UPDATE signals_unmatchedidentity SET signal_count = w.n,
+    first_seen = COALESCE(w.first, signals_unmatchedidentity.first_seen),
+    last_seen = COALESCE(w.last, signals_unmatchedidentity.last_seen),
+    candidates = COALESCE(w.candidates, signals_unmatchedidentity.candidates)
+FROM (
+    SELECT k.key, k.candidates, COUNT(s.id) AS n,
+        MIN(s.occurred_at) AS first, MAX(s.occurred_at) AS last
+    FROM {keys}
+    LEFT JOIN signals_signal s ON s.review_key = k.key AND s.account_id IS NULL
+    GROUP BY k.key, k.candidates
+) AS w
+WHERE signals_unmatchedidentity.key = w.key
+"""
+_PRUNE = f"""
+DELETE FROM signals_unmatchedidentity
+WHERE status = '{ReviewStatus.OPEN.value}' AND signal_count = 0
+    AND key IN (SELECT k.key FROM {{keys}})
+"""  # noqa: S608 - no input in the text: keys are bound parameters
+
+
 def identities_refresh(
     *,
     keys: Iterable[str],
@@ -93,51 +137,37 @@ def identities_refresh(
 ) -> None:
     """Recompute the queue entries of these keys from the signals waiting under them.
 
-    New keys get an entry (from `identities`); open entries left with nothing waiting
-    are removed; decided entries (assigned, ignored) stay, as the rules they are.
-    `candidates` replaces an entry's candidates where given.
+    New keys get an entry (from `identities`, else read from the key itself); open
+    entries left with nothing waiting are removed; decided entries (assigned, ignored)
+    stay, as the rules they are. `candidates` replaces an entry's candidates where
+    given. Three statements per `CHUNK` keys, each in its own short transaction.
     """
     keys = sorted(set(keys) - {""})
     identities = identities or {}
     candidates = candidates or {}
+    on_conflict = _ON_CONFLICT.get(connection.vendor, _ON_CONFLICT["postgresql"])
     for start in range(0, len(keys), CHUNK):
-        chunk = keys[start : start + CHUNK]
-        stats = {
-            row["review_key"]: row
-            for row in Signal.objects.filter(account__isnull=True, review_key__in=chunk)
-            .values("review_key")
-            .annotate(n=Count("pk"), first=Min("occurred_at"), last=Max("occurred_at"))
-            .order_by()
-        }
-        with transaction.atomic():
-            UnmatchedIdentity.objects.bulk_create(
-                [
-                    UnmatchedIdentity(
-                        key=key,
-                        kind=identities[key].kind,
-                        value=identities[key].value,
-                        label=identities[key].label,
-                    )
-                    for key in chunk
-                    if key in stats and key in identities
-                ],
-                ignore_conflicts=True,
+        rows = []
+        for key in keys[start : start + CHUNK]:
+            identity = identities.get(key) or _identity_in(key)
+            near = candidates.get(key)
+            rows.append(
+                (
+                    key,
+                    identity.kind,
+                    identity.value,
+                    identity.label,
+                    json.dumps(near) if near else None,
+                )
             )
-            entries = list(UnmatchedIdentity.objects.filter(key__in=chunk))
-            changed, empty = [], []
-            for entry in entries:
-                row = stats.get(entry.key)
-                if row is None and entry.status == ReviewStatus.OPEN:
-                    empty.append(entry.pk)
-                    continue
-                entry.signal_count = row["n"] if row else 0
-                entry.first_seen = row["first"] if row else entry.first_seen
-                entry.last_seen = row["last"] if row else entry.last_seen
-                if candidates.get(entry.key):
-                    entry.candidates = candidates[entry.key]
-                changed.append(entry)
-            UnmatchedIdentity.objects.bulk_update(
-                changed, ["signal_count", "first_seen", "last_seen", "candidates"]
-            )
-            if empty:
-                UnmatchedIdentity.objects.filter(pk__in=empty).delete()
+        table, params = rowset("k", QUEUE_KEYS, rows)
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            cursor.execute(_ENSURE.format(keys=table, on_conflict=on_conflict), params)
+            cursor.execute(_RECOUNT.format(keys=table), params)
+            cursor.execute(_PRUNE.format(keys=table), params)
+
+
+def _identity_in(key: str) -> Identity:
+    """The identity a key was made from (`kind:value`), for a key met without it."""
+    kind, _, value = key.partition(":")
+    return Identity(kind, value, value[:255])

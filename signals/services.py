@@ -1,54 +1,58 @@
-"""Writes of the signal layer: ingestion and the rollups that follow every write."""
+"""Writes of the signal layer: ingestion and the rollups that follow every write.
+
+A batch costs the same number of queries whatever its size (DESIGN §4, §10): items are
+validated in Python (signals/validation.py), the (source, external_id)s already stored
+are read in one query, identity resolution runs one query per step, contacts are read
+and created in bulk, and one short transaction then loads the rows as tuples (COPY on
+PostgreSQL, one executemany on SQLite), adds them to the daily rollups and recounts the
+review-queue entries of the keys it touched with a few set-based statements, and moves
+the contacts' last engagement forward.
+"""
 
 import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from ipaddress import ip_address
+from decimal import Decimal
+from operator import itemgetter
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDate
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from accounts.choices import IdentifierSystem
-from accounts.identity import resolve_batch
+from abx_site.common.bulk import bulk_load
+from abx_site.common.rowsets import rowset
+from accounts.identity import Resolution, resolve_batch
 from accounts.services import contacts_engagement_record, contacts_get_or_create_bulk
 
 from .choices import Aggregation
-from .models import AccountSignalDaily, Signal, SignalType, Source
+from .models import Signal, SignalType, Source
 from .queue import candidates_of, identities_refresh, identity_of
+from .validation import ItemValidator, ValidItem
 
 MAX_ITEMS = 5_000
-MAX_ATTRIBUTES_BYTES = 8 * 1024
-MAX_ATTRIBUTES_DEPTH = 5
-MAX_FUTURE = timedelta(days=1)
-MAX_PAST = timedelta(days=5 * 365 + 1)
-# |value| below 10^14 fits the value column (20 digits, 6 after the point).
-MAX_VALUE = Decimal(10) ** 14
-INSERT_BATCH = 1_000
+KEY_SOURCE_REFUSAL = "This API key may only send signals for the source '{source}'."
 
-ITEM_KEYS = {
-    "source",
-    "type",
-    "occurred_at",
-    "external_id",
-    "value",
-    "topic",
-    "account",
-    "contact",
-    "ip",
-    "attributes",
-}
-REQUIRED_KEYS = ("source", "type", "occurred_at", "external_id")
-ACCOUNT_KEYS = {"id", "domain", "url", "name", "country", "identifier"}
-IDENTIFIER_KEYS = {"system", "id"}
-CONTACT_KEYS = {"email", "name", "title"}
+# A stored row, as a tuple in this order (the load's columns, PostgreSQL types).
+SIGNAL_COLUMNS = (
+    ("source", "bigint"),
+    ("type", "bigint"),
+    ("occurred_at", "timestamptz"),
+    ("received_at", "timestamptz"),
+    ("account", "bigint"),
+    ("contact", "bigint"),
+    ("value", "numeric"),
+    ("topic", "text"),
+    ("attributes", "jsonb"),
+    ("external_id", "text"),
+    ("hints", "jsonb"),
+    ("match_method", "text"),
+    ("match_confidence", "numeric"),
+    ("review_key", "text"),
+)
+SOURCE, TYPE, OCCURRED_AT, ACCOUNT, CONTACT, VALUE = 0, 1, 2, 4, 5, 6
+EXTERNAL_ID, REVIEW_KEY = 9, 13
+_identity = itemgetter(SOURCE, EXTERNAL_ID)
+CONFIDENCE = Decimal("0.0001")
 
 
 @dataclass
@@ -72,25 +76,6 @@ class IngestResult:
         }
 
 
-@dataclass
-class _Valid:
-    """A validated item on its way to the signals table."""
-
-    index: int
-    source: Source
-    type: SignalType
-    occurred_at: datetime
-    external_id: str
-    value: Decimal | None
-    topic: str
-    attributes: dict
-    hints: dict
-    contact: dict | None
-
-
-KEY_SOURCE_REFUSAL = "This API key may only send signals for the source '{source}'."
-
-
 def signals_ingest(
     *, items: Sequence, key_source: str | None = None, refusal: str = KEY_SOURCE_REFUSAL
 ) -> IngestResult:
@@ -104,12 +89,17 @@ def signals_ingest(
     """
     result = IngestResult()
     now = timezone.now()
-    sources = {source.slug: source for source in Source.objects.all()}
     types = {signal_type.key: signal_type for signal_type in SignalType.objects.all()}
-    valid: list[_Valid] = []
+    validate = ItemValidator(
+        sources={source.slug: source for source in Source.objects.all()},
+        types=types,
+        now=now,
+        key_source=key_source,
+        refusal=refusal,
+    )
+    valid: list[ValidItem] = []
     for index, item in enumerate(items):
-        errors: dict[str, list[str]] = {}
-        parsed = _validate(item, index, errors, sources, types, now, key_source, refusal)
+        parsed, errors = validate(item, index)
         if errors:
             result.rejected.append({"index": index, "errors": errors})
         else:
@@ -125,240 +115,27 @@ def signals_ingest(
         people=[
             {**item.contact, "account_id": resolution.account_id, "seen_at": item.occurred_at}
             for item, resolution in zip(fresh, resolutions, strict=True)
-            if resolution.matched and item.contact and item.contact.get("email")
+            if resolution.account_id is not None and item.contact and item.contact.get("email")
         ]
     )
     rows, identities, candidates = [], {}, {}
     for item, resolution in zip(fresh, resolutions, strict=True):
-        row = _signal_row(item, resolution, contact_ids, now)
-        if not resolution.matched:
+        review_key = ""
+        if resolution.account_id is None:
             identity = identity_of(item.hints)
             if identity is not None:
-                row.review_key = identity.key
-                identities.setdefault(identity.key, identity)
+                review_key = identity.key
+                identities.setdefault(review_key, identity)
                 if resolution.candidates:
-                    candidates[identity.key] = candidates_of(resolution)
-        rows.append(row)
-    stored = _store(rows, now, identities=identities, candidates=candidates)
-    _record_engagement(stored)
+                    candidates[review_key] = candidates_of(resolution)
+        rows.append(_signal_row(item, resolution, contact_ids, now, review_key))
+    gauges = {t.pk for t in types.values() if t.aggregation == Aggregation.GAUGE}
+    stored = _store(rows, gauges=gauges, identities=identities, candidates=candidates)
     result.accepted = len(stored)
     result.duplicates += len(rows) - len(stored)
-    result.matched = sum(1 for row in stored if row.account_id is not None)
+    result.matched = sum(1 for row in stored if row[ACCOUNT] is not None)
     result.unmatched = result.accepted - result.matched
     return result
-
-
-# Validation ---------------------------------------------------------------------------
-
-
-def _validate(item, index, errors, sources, types, now, key_source, refusal) -> _Valid | None:
-    def error(name, message):
-        errors.setdefault(name, []).append(message)
-
-    if not isinstance(item, Mapping):
-        error("non_field_errors", "Each signal is a JSON object.")
-        return None
-    for key in sorted(set(item) - ITEM_KEYS):
-        error(key, "Unknown field; extra data goes in 'attributes'.")
-    for key in REQUIRED_KEYS:
-        if item.get(key) in (None, ""):
-            error(key, "This field is required.")
-
-    source = _lookup(item.get("source"), sources, "source", error)
-    if source is not None:
-        if not source.active:
-            error("source", f"The source '{source.slug}' is inactive.")
-        if key_source and source.slug != key_source:
-            error("source", refusal.format(source=key_source))
-    signal_type = _lookup(item.get("type"), types, "type", error)
-    occurred_at = _occurred_at(item.get("occurred_at"), now, error)
-    external_id = item.get("external_id")
-    if external_id not in (None, ""):
-        if not isinstance(external_id, str):
-            error("external_id", "Give the id as a string.")
-        elif len(external_id) > 255:
-            error("external_id", "At most 255 characters.")
-    value = _value(item.get("value"), error)
-    topic = item.get("topic")
-    if topic is None:
-        topic = ""
-    elif not isinstance(topic, str):
-        error("topic", "Give the topic as a string.")
-    elif len(topic) > 200:
-        error("topic", "At most 200 characters.")
-    attributes = _attributes(item.get("attributes"), error)
-    hints, contact = _hints(item, error)
-    if errors:
-        return None
-    return _Valid(
-        index=index,
-        source=source,
-        type=signal_type,
-        occurred_at=occurred_at,
-        external_id=external_id,
-        value=value,
-        topic=topic,
-        attributes=attributes,
-        hints=hints,
-        contact=contact,
-    )
-
-
-def _lookup(value, known: dict, name: str, error):
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        error(name, f"Give the {name} as a string.")
-        return None
-    if value not in known:
-        error(name, f"Unknown {name} '{value[:100]}'.")
-        return None
-    return known[value]
-
-
-def _occurred_at(value, now, error) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        error("occurred_at", "Give an ISO 8601 time, e.g. 2026-11-30T10:00:00Z.")
-        return None
-    try:
-        moment = parse_datetime(value)
-    except ValueError:
-        moment = None
-    if moment is None:
-        error("occurred_at", "Not an ISO 8601 time, e.g. 2026-11-30T10:00:00Z.")
-        return None
-    if timezone.is_naive(moment):
-        error("occurred_at", "Give a time zone, e.g. 2026-11-30T10:00:00Z.")
-        return None
-    if moment > now + MAX_FUTURE:
-        error("occurred_at", "More than a day in the future.")
-    elif moment < now - MAX_PAST:
-        error("occurred_at", "More than five years ago.")
-    return moment
-
-
-def _value(value, error) -> Decimal | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        error("value", "Give a number.")
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        error("value", "Give a finite number.")
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        error("value", "Give a number.")
-        return None
-    if not number.is_finite():
-        error("value", "Give a finite number.")
-        return None
-    if abs(number) >= MAX_VALUE:
-        error("value", "Too large: at most 14 digits before the decimal point.")
-        return None
-    return number.quantize(Decimal("0.000001"))
-
-
-def _attributes(value, error) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        error("attributes", "Give an object.")
-        return {}
-    if _depth(value) > MAX_ATTRIBUTES_DEPTH:
-        error("attributes", f"Nested deeper than {MAX_ATTRIBUTES_DEPTH} levels.")
-        return {}
-    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-    if size > MAX_ATTRIBUTES_BYTES:
-        error("attributes", f"Over {MAX_ATTRIBUTES_BYTES // 1024} KB once serialised.")
-        return {}
-    return value
-
-
-def _depth(value, level: int = 1) -> int:
-    """An object or list is one level; the values inside it add theirs."""
-    if level > MAX_ATTRIBUTES_DEPTH + 1:
-        return level
-    children = value.values() if isinstance(value, dict) else value
-    deepest = level
-    for child in children:
-        if isinstance(child, dict | list):
-            deepest = max(deepest, _depth(child, level + 1))
-    return deepest
-
-
-def _hints(item, error) -> tuple[dict, dict | None]:
-    """The identity hints as stored on the signal and given to resolution."""
-    hints: dict = {}
-    account = item.get("account")
-    if account is not None:
-        if not isinstance(account, dict):
-            error("account", "Give an object.")
-        else:
-            _check_object(account, ACCOUNT_KEYS, "account", error)
-            _check_account(account, error)
-            hints["account"] = account
-    contact = item.get("contact")
-    if contact is not None:
-        if not isinstance(contact, dict):
-            error("contact", "Give an object.")
-            contact = None
-        else:
-            _check_object(contact, CONTACT_KEYS, "contact", error)
-            email = contact.get("email")
-            if email is not None:
-                try:
-                    if not isinstance(email, str):
-                        raise ValidationError("")
-                    validate_email(email.strip())
-                except ValidationError:
-                    error("contact.email", "Not a valid email address.")
-            hints["contact"] = contact
-    ip = item.get("ip")
-    if ip is not None:
-        try:
-            ip_address(ip if isinstance(ip, str) else "")
-            hints["ip"] = ip
-        except ValueError:
-            error("ip", "Not an IPv4 or IPv6 address.")
-    return hints, contact
-
-
-def _check_object(value: dict, allowed: set[str], name: str, error) -> None:
-    for key in sorted(set(value) - allowed):
-        error(f"{name}.{key}", "Unknown field.")
-    for key in sorted(allowed & set(value)):
-        if key in ("id", "identifier"):
-            continue
-        field_value = value[key]
-        if field_value is not None and not isinstance(field_value, str):
-            error(f"{name}.{key}", "Give a string.")
-        elif isinstance(field_value, str) and len(field_value) > 255:
-            error(f"{name}.{key}", "At most 255 characters.")
-
-
-def _check_account(account: dict, error) -> None:
-    account_id = account.get("id")
-    if account_id is not None and (isinstance(account_id, bool) or not isinstance(account_id, int)):
-        error("account.id", "Give the account id as an integer.")
-    identifier = account.get("identifier")
-    if identifier is None:
-        return
-    if not isinstance(identifier, dict):
-        error("account.identifier", "Give an object with 'system' and 'id'.")
-        return
-    for key in sorted(set(identifier) - IDENTIFIER_KEYS):
-        error(f"account.identifier.{key}", "Unknown field.")
-    if identifier.get("system") not in IdentifierSystem.values:
-        error(
-            "account.identifier.system",
-            f"Give one of: {', '.join(IdentifierSystem.values)}.",
-        )
-    if not isinstance(identifier.get("id"), str) or not identifier["id"].strip():
-        error("account.identifier.id", "Give the id in that system as a string.")
 
 
 def resolution_hints(hints: dict) -> dict:
@@ -378,16 +155,11 @@ def resolution_hints(hints: dict) -> dict:
 # Storing ------------------------------------------------------------------------------
 
 
-def _drop_duplicates(valid: list[_Valid]) -> list[_Valid]:
+def _drop_duplicates(valid: list[ValidItem]) -> list[ValidItem]:
     """Items whose (source, external_id) is new: not stored yet, not earlier in the batch."""
     if not valid:
         return []
-    stored = set(
-        Signal.objects.filter(
-            source_id__in={item.source.pk for item in valid},
-            external_id__in={item.external_id for item in valid},
-        ).values_list("source_id", "external_id")
-    )
+    stored = _stored_keys({(item.source.pk, item.external_id) for item in valid})
     fresh = []
     for item in valid:
         key = (item.source.pk, item.external_id)
@@ -397,70 +169,117 @@ def _drop_duplicates(valid: list[_Valid]) -> list[_Valid]:
     return fresh
 
 
-def _signal_row(item: _Valid, resolution, contact_ids: dict, now) -> Signal:
-    email = ((item.contact or {}).get("email") or "").strip().lower()
-    return Signal(
-        source=item.source,
-        type=item.type,
-        occurred_at=item.occurred_at,
-        received_at=now,
-        account_id=resolution.account_id,
-        contact_id=contact_ids.get(email) if resolution.matched else None,
-        value=item.value,
-        topic=item.topic,
-        attributes=item.attributes,
-        external_id=item.external_id,
-        hints=item.hints,
-        match_method=resolution.method,
-        match_confidence=(
-            Decimal(str(resolution.confidence)).quantize(Decimal("0.0001"))
-            if resolution.matched
-            else None
-        ),
+def _stored_keys(keys: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of these (source, external_id)s are stored: one statement, one probe of the
+    unique index per key. (A join would let PostgreSQL's planner, which cannot see how
+    few keys come, hash the whole signals table instead; a scalar subquery stays a probe.)
+    """
+    table, params = rowset("k", [("source_id", "bigint"), ("external_id", "text")], keys)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT k.source_id, k.external_id FROM {table} WHERE ("  # noqa: S608 - no input in the text
+            "SELECT s.id FROM signals_signal s "
+            "WHERE s.source_id = k.source_id AND s.external_id = k.external_id"
+            ") IS NOT NULL",
+            params,
+        )
+        return set(cursor.fetchall())
+
+
+def _signal_row(item: ValidItem, resolution: Resolution, contact_ids, now, review_key) -> tuple:
+    contact_id = confidence = None
+    if resolution.account_id is not None:
+        if item.contact:
+            email = item.contact.get("email")
+            if email:
+                contact_id = contact_ids.get(email.strip().lower())
+        confidence = _confidence(resolution.confidence)
+    return (
+        item.source.pk,
+        item.type.pk,
+        item.occurred_at,
+        now,
+        resolution.account_id,
+        contact_id,
+        item.value,
+        item.topic,
+        json.dumps(item.attributes) if item.attributes else "{}",
+        item.external_id,
+        json.dumps(item.hints) if item.hints else "{}",
+        resolution.method,
+        confidence,
+        review_key,
     )
 
 
-def _store(rows: list[Signal], received_at, *, identities=None, candidates=None) -> list[Signal]:
-    """Insert the rows and refresh the rollups and review queue entries they touch, in
-    one short transaction.
+_confidences: dict[float, Decimal] = {}
 
-    Rows are inserted in (source, external_id) order, so that two writers sending
-    overlapping batches wait on each other's unique keys in the same order and never
-    deadlock; a row another writer stored first is skipped. Returns the rows this call
-    stored.
+
+def _confidence(value: float) -> Decimal:
+    """A match confidence as stored (4 decimals); the few distinct ones are converted once."""
+    found = _confidences.get(value)
+    if found is None:
+        found = Decimal(str(value)).quantize(CONFIDENCE)
+        if len(_confidences) < 10_000:
+            _confidences[value] = found
+    return found
+
+
+def _store(rows: list[tuple], *, gauges: set[int], identities=None, candidates=None) -> list[tuple]:
+    """Insert the rows and bring what follows from them in step, in one short transaction:
+    the daily rollups and review queue entries they touch, and their contacts' last
+    engagement. Returns the rows this call stored (another writer may have stored some
+    of the same (source, external_id)s first).
+
+    Rows go in in (source, external_id) order, so that two writers sending overlapping
+    batches wait on each other's unique keys in the same order and never deadlock; the
+    rollups and queue entries are then locked in key order too.
     """
-    rows.sort(key=lambda row: (row.source_id, row.external_id))
+    rows.sort(key=_identity)
     with transaction.atomic():
-        Signal.objects.bulk_create(rows, batch_size=INSERT_BATCH, ignore_conflicts=True)
-        ours = set(
-            Signal.objects.filter(
-                received_at=received_at,
-                source_id__in={row.source_id for row in rows},
-                external_id__in={row.external_id for row in rows},
-            ).values_list("source_id", "external_id")
-        )
-        stored = [row for row in rows if (row.source_id, row.external_id) in ours]
-        rollups_refresh(
-            keys={
-                (row.account_id, row.type_id, _utc_day(row.occurred_at))
-                for row in stored
-                if row.account_id is not None
-            }
-        )
+        stored = _insert(rows)
+        _rollups_add(stored, gauges=gauges)
         identities_refresh(
-            keys={row.review_key for row in stored if row.account_id is None},
+            keys={row[REVIEW_KEY] for row in stored if row[ACCOUNT] is None},
             identities=identities,
             candidates=candidates,
         )
+        _record_engagement(stored)
     return stored
 
 
-def _record_engagement(rows: Iterable[Signal]) -> None:
+def _insert(rows: list[tuple]) -> list[tuple]:
+    """Load the rows the fast way; if another writer stored some of their
+    (source, external_id)s since they were looked up, insert the others instead."""
+    try:
+        with transaction.atomic():
+            bulk_load(Signal, [name for name, _ in SIGNAL_COLUMNS], rows)
+        return rows
+    except IntegrityError:
+        pass
+    columns = ", ".join(Signal._meta.get_field(name).column for name, _ in SIGNAL_COLUMNS)
+    typed = [(Signal._meta.get_field(name).column, kind) for name, kind in SIGNAL_COLUMNS]
+    table, params = rowset("k", typed, rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO signals_signal ({columns}) "  # noqa: S608 - names from the model
+            f"SELECT {columns} FROM {table} WHERE true ORDER BY source_id, external_id "
+            "ON CONFLICT (source_id, external_id) DO NOTHING RETURNING source_id, external_id",
+            params,
+        )
+        ours = set(cursor.fetchall())
+    return [row for row in rows if _identity(row) in ours]
+
+
+def _record_engagement(rows: Iterable[tuple]) -> None:
     """Contacts' `last_engaged_at` follows their newest signal."""
     seen: dict[int, datetime] = {}
     for row in rows:
-        if row.contact_id is not None:
-            seen[row.contact_id] = max(row.occurred_at, seen.get(row.contact_id, row.occurred_at))
+        contact_id = row[CONTACT]
+        if contact_id is not None:
+            moment = row[OCCURRED_AT]
+            if contact_id not in seen or seen[contact_id] < moment:
+                seen[contact_id] = moment
     if seen:
         contacts_engagement_record(seen=seen)
 
@@ -471,96 +290,180 @@ def _utc_day(moment: datetime) -> date:
 
 # Rollups ------------------------------------------------------------------------------
 
+ROLLUP_KEYS = (
+    ("account_id", "bigint"),
+    ("type_id", "bigint"),
+    ("day", "date"),
+    ("day_start", "timestamptz"),
+    ("day_end", "timestamptz"),
+)
+# The signals of a key: one range of the (account, occurred_at) index.
+_OF_KEY = (
+    "{s}.account_id = k.account_id AND {s}.type_id = k.type_id "
+    "AND {s}.occurred_at >= k.day_start AND {s}.occurred_at < k.day_end"
+)
+# Creates the missing rows and locks them all, in key order, before the signals are read
+# (PostgreSQL; SQLite's single writer already excludes the others). `WHERE false` locks
+# an existing row without writing a new version of it.
+_ROLLUPS_LOCK = """
+INSERT INTO signals_accountsignaldaily
+    (account_id, type_id, day, count, value_sum, distinct_contacts)
+SELECT k.account_id, k.type_id, k.day, 0, 0, 0 FROM {keys}
+ORDER BY k.account_id, k.type_id, k.day
+ON CONFLICT (account_id, type_id, day) DO UPDATE SET count = excluded.count WHERE false
+"""
+_ROLLUPS_RECOMPUTE = f"""
+INSERT INTO signals_accountsignaldaily
+    (account_id, type_id, day, count, value_sum, last_value, distinct_contacts)
+SELECT k.account_id, k.type_id, k.day, COUNT(*), {{total}},
+    CASE WHEN t.aggregation = '{Aggregation.GAUGE.value}' THEN (
+        SELECT g.value FROM signals_signal g
+        WHERE {_OF_KEY.format(s="g")} AND g.value IS NOT NULL
+        ORDER BY g.occurred_at DESC, g.id DESC LIMIT 1
+    ) END,
+    COUNT(DISTINCT s.contact_id)
+FROM {{keys}}
+JOIN signals_signaltype t ON t.id = k.type_id
+JOIN signals_signal s ON {_OF_KEY.format(s="s")}
+WHERE true
+GROUP BY k.account_id, k.type_id, k.day, k.day_start, k.day_end, t.aggregation
+ON CONFLICT (account_id, type_id, day) DO UPDATE SET count = excluded.count,
+    value_sum = excluded.value_sum, last_value = excluded.last_value,
+    distinct_contacts = excluded.distinct_contacts
+"""  # noqa: S608 - no input in the text: keys are bound parameters
+_ROLLUPS_PRUNE = f"""
+DELETE FROM signals_accountsignaldaily WHERE id IN (
+    SELECT d.id FROM {{keys}}
+    JOIN signals_accountsignaldaily d
+        ON d.account_id = k.account_id AND d.type_id = k.type_id AND d.day = k.day
+    WHERE NOT EXISTS (SELECT 1 FROM signals_signal s WHERE {_OF_KEY.format(s="s")})
+)
+"""  # noqa: S608 - no input in the text: keys are bound parameters
+# SQLite sums the value column in floating point: rounded to the column's 6 decimals.
+_TOTAL = {
+    "postgresql": "COALESCE(SUM(s.value), 0)",
+    "sqlite": "ROUND(COALESCE(SUM(s.value), 0), 6)",
+}
+
 
 def rollups_refresh(*, keys: Iterable[tuple[int, int, date]]) -> int:
     """Recompute the daily rollups of these (account, type, day) keys from the signals.
 
-    Correct under concurrent writers: the rollup rows are created if missing and locked
-    in key order before the signals are read, so a second writer recomputes after the
-    first has finished and sees its signals. Rows left without signals are removed.
-    Returns how many rollup rows now exist for the keys.
+    A few statements whatever the number of keys: each key reads its day's range of the
+    (account, occurred_at) index. Correct under concurrent writers: on PostgreSQL the
+    rollup rows are created if missing and locked in key order before the signals are
+    read, so a second writer recomputes after the first has committed and sees its
+    signals. Rows left without signals are removed. Returns how many rollup rows now
+    exist for the keys.
     """
     keys = sorted(set(keys))
     if not keys:
         return 0
-    with transaction.atomic():
-        AccountSignalDaily.objects.bulk_create(
-            [AccountSignalDaily(account_id=a, type_id=t, day=d) for a, t, d in keys],
-            batch_size=INSERT_BATCH,
-            ignore_conflicts=True,
-        )
-        accounts = {a for a, _, _ in keys}
-        type_ids = {t for _, t, _ in keys}
-        first, last = min(d for _, _, d in keys), max(d for _, _, d in keys)
-        wanted = set(keys)
-        rows = {
-            (row.account_id, row.type_id, row.day): row
-            for row in AccountSignalDaily.objects.select_for_update()
-            .filter(account_id__in=accounts, type_id__in=type_ids, day__range=(first, last))
-            .order_by("account_id", "type_id", "day")
-            if (row.account_id, row.type_id, row.day) in wanted
-        }
-        signals = Signal.objects.filter(
-            account_id__in=accounts,
-            type_id__in=type_ids,
-            occurred_at__gte=_day_start(first),
-            occurred_at__lt=_day_start(last + timedelta(days=1)),
-        )
-        totals = {
-            (entry["account_id"], entry["type_id"], entry["day"]): entry
-            for entry in signals.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
-            .values("account_id", "type_id", "day")
-            .annotate(
-                n=Count("pk"),
-                total=Sum("value"),
-                contacts=Count("contact_id", distinct=True),
-            )
-            .order_by()
-        }
-        latest = _latest_gauge_values(signals, type_ids)
-        changed, empty = [], []
-        for key, row in rows.items():
-            entry = totals.get(key)
-            if entry is None:
-                empty.append(row.pk)
-                continue
-            row.count = entry["n"]
-            row.value_sum = Decimal(entry["total"] or 0)
-            row.distinct_contacts = entry["contacts"]
-            row.last_value = latest.get(key)
-            changed.append(row)
-        # An upsert on the (already locked) rows: one statement per batch, where an
-        # UPDATE ... CASE per row and field grows with the batch size squared.
-        AccountSignalDaily.objects.bulk_create(
-            changed,
-            batch_size=INSERT_BATCH,
-            update_conflicts=True,
-            unique_fields=["account", "type", "day"],
-            update_fields=["count", "value_sum", "last_value", "distinct_contacts"],
-        )
-        if empty:
-            AccountSignalDaily.objects.filter(pk__in=empty).delete()
-    return len(changed)
+    one_day = timedelta(days=1)
+    table, params = rowset(
+        "k",
+        ROLLUP_KEYS,
+        [(a, t, d, _day_start(d), _day_start(d + one_day)) for a, t, d in keys],
+    )
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_ROLLUPS_LOCK.format(keys=table), params)
+        total = _TOTAL.get(connection.vendor, _TOTAL["postgresql"])
+        cursor.execute(_ROLLUPS_RECOMPUTE.format(keys=table, total=total), params)
+        written = cursor.rowcount
+        if written < len(keys):
+            cursor.execute(_ROLLUPS_PRUNE.format(keys=table), params)
+    return written
+
+
+ROLLUP_DELTAS = (
+    ("account_id", "bigint"),
+    ("type_id", "bigint"),
+    ("day", "date"),
+    ("n", "integer"),
+    ("total", "numeric"),
+)
+# New signals added to their days: counts and sums grow by what the batch brought, an
+# atomic increment of each row, in key order (so two writers lock rows in the same
+# order and never deadlock, and neither loses the other's increment).
+_ROLLUPS_ADD = """
+INSERT INTO signals_accountsignaldaily
+    (account_id, type_id, day, count, value_sum, last_value, distinct_contacts)
+SELECT k.account_id, k.type_id, k.day, k.n, k.total, NULL, 0 FROM {keys}
+WHERE true ORDER BY k.account_id, k.type_id, k.day
+ON CONFLICT (account_id, type_id, day) DO UPDATE SET
+    count = signals_accountsignaldaily.count + excluded.count,
+    value_sum = {value_sum}
+"""
+_VALUE_SUM = {
+    "postgresql": "signals_accountsignaldaily.value_sum + excluded.value_sum",
+    "sqlite": "ROUND(signals_accountsignaldaily.value_sum + excluded.value_sum, 6)",
+}
+ROLLUP_RECOUNTS = (*ROLLUP_KEYS, ("gauge", "integer"))
+# What does not add up is read again from the signals of the key, where the batch
+# changed it: the distinct contacts of a day that got signals from people, and a
+# gauge's latest value. A statement after the increments, so every row is locked by
+# then and the signals read include those of any writer that held one before.
+_ROLLUPS_RECOUNT = f"""
+INSERT INTO signals_accountsignaldaily
+    (account_id, type_id, day, count, value_sum, last_value, distinct_contacts)
+SELECT k.account_id, k.type_id, k.day, 0, 0,
+    CASE WHEN k.gauge = 1 THEN (
+        SELECT g.value FROM signals_signal g
+        WHERE {_OF_KEY.format(s="g")} AND g.value IS NOT NULL
+        ORDER BY g.occurred_at DESC, g.id DESC LIMIT 1
+    ) END,
+    (SELECT COUNT(DISTINCT c.contact_id) FROM signals_signal c WHERE {_OF_KEY.format(s="c")})
+FROM {{keys}}
+WHERE true
+ON CONFLICT (account_id, type_id, day) DO UPDATE SET
+    last_value = excluded.last_value, distinct_contacts = excluded.distinct_contacts
+"""  # noqa: S608 - no input in the text: keys are bound parameters
+
+
+def _rollups_add(rows: Iterable[tuple], *, gauges: set[int]) -> int:
+    """Add newly stored signals (rows as `_store` takes them) to their daily rollups.
+
+    Two statements whatever the batch: one increments the count and sum of every
+    touched (account, type, day), creating the rows that are missing; one reads again,
+    for the keys where the batch brought a contact or a gauge value, the day's distinct
+    contacts and latest value. Returns how many rollup rows were touched.
+    """
+    deltas: dict[tuple[int, int, date], list] = {}
+    for row in rows:
+        account_id = row[ACCOUNT]
+        if account_id is None:
+            continue
+        key = (account_id, row[TYPE], _utc_day(row[OCCURRED_AT]))
+        delta = deltas.get(key)
+        if delta is None:
+            delta = deltas[key] = [0, Decimal(0), False]
+        delta[0] += 1
+        if row[VALUE] is not None:
+            delta[1] += row[VALUE]
+        if row[CONTACT] is not None:
+            delta[2] = True
+    if not deltas:
+        return 0
+    keys = sorted(deltas)
+    table, params = rowset("k", ROLLUP_DELTAS, [(*key, *deltas[key][:2]) for key in keys])
+    value_sum = _VALUE_SUM.get(connection.vendor, _VALUE_SUM["postgresql"])
+    bounds: dict[date, tuple[datetime, datetime]] = {}
+    recounts = []
+    for key in keys:
+        account_id, type_id, day = key
+        gauge = type_id in gauges
+        if gauge or deltas[key][2]:
+            if day not in bounds:
+                bounds[day] = (_day_start(day), _day_start(day + timedelta(days=1)))
+            recounts.append((account_id, type_id, day, *bounds[day], int(gauge)))
+    with connection.cursor() as cursor:
+        cursor.execute(_ROLLUPS_ADD.format(keys=table, value_sum=value_sum), params)
+        if recounts:
+            table, params = rowset("k", ROLLUP_RECOUNTS, recounts)
+            cursor.execute(_ROLLUPS_RECOUNT.format(keys=table), params)
+    return len(keys)
 
 
 def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _latest_gauge_values(signals, type_ids) -> dict[tuple[int, int, date], Decimal]:
-    """The last value of each day for gauge types (a level, where the latest counts)."""
-    gauges = set(
-        SignalType.objects.filter(pk__in=type_ids, aggregation=Aggregation.GAUGE).values_list(
-            "pk", flat=True
-        )
-    )
-    if not gauges:
-        return {}
-    latest = {}
-    for account_id, type_id, occurred_at, value in (
-        signals.filter(type_id__in=gauges, value__isnull=False)
-        .order_by("occurred_at", "pk")
-        .values_list("account_id", "type_id", "occurred_at", "value")
-    ):
-        latest[(account_id, type_id, _utc_day(occurred_at))] = value
-    return latest

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Contact
 from signals.models import AccountSignalDaily, Signal
 from signals.services import signals_ingest
 from tests.accounts.factories import AccountDomainFactory
@@ -51,6 +51,8 @@ def test_two_writers_with_overlapping_batches_lose_and_duplicate_nothing():
     moment = datetime(day.year, day.month, day.day, 12, tzinfo=UTC).isoformat()
 
     def batch(ids):
+        # Every other signal names one of 40 people, new to the account: both writers
+        # create some of the same contacts at once.
         return [
             {
                 "source": "website",
@@ -59,6 +61,7 @@ def test_two_writers_with_overlapping_batches_lose_and_duplicate_nothing():
                 "external_id": f"concurrent-{n}",
                 "value": 1,
                 "account": {"domain": "concurrent-acme.com"},
+                **({"contact": {"email": f"person{n % 40}@concurrent-acme.com"}} if n % 2 else {}),
             }
             for n in ids
         ]
@@ -76,5 +79,9 @@ def test_two_writers_with_overlapping_batches_lose_and_duplicate_nothing():
         assert Signal.objects.filter(account_id=domain.account_id).count() == 500
         rollup = AccountSignalDaily.objects.get(account_id=domain.account_id, day=day)
         assert (rollup.count, rollup.value_sum) == (500, Decimal(500))
+        # and each person is one contact, counted once in the day's distinct contacts
+        # (odd n % 40 gives 20 people)
+        assert Contact.objects.filter(account_id=domain.account_id).count() == 20
+        assert rollup.distinct_contacts == 20
     finally:
         in_threads(lambda: Account.objects.filter(pk=domain.account_id).delete())

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import Account, AccountAlias, AccountDomain, AccountIdentifier, Contact
 from signals.choices import IdentityKind, ReviewStatus
 from signals.models import AccountSignalDaily, Signal, UnmatchedIdentity
+from signals.queue import identities_refresh
 from signals.review import review_assign, review_create_account, review_ignore
 from signals.services import signals_ingest
 from tests.accounts.factories import AccountDomainFactory, AccountFactory
@@ -68,6 +69,25 @@ def test_ingest_queues_unmatched_signals_by_identity_with_counts_and_first_last_
     assert Signal.objects.get(external_id="g").review_key == ""
     assert Signal.objects.get(external_id="h").review_key == ""
     assert UnmatchedIdentity.objects.get(key="name:globex").label == "Globex Corporation"
+
+
+def test_a_queue_entry_lost_while_signals_wait_is_made_again_from_its_key():
+    # given signals waiting under a domain whose entry is gone
+    signals_ingest(
+        items=[item("a", account={"domain": "newco.io"}), item("b", DAY2, ip="10.0.0.1")]
+    )
+    UnmatchedIdentity.objects.filter(key="domain:newco.io").delete()
+
+    # when the keys are refreshed without their identities (as a purge or re-resolution does)
+    identities_refresh(keys=["domain:newco.io", "ip:10.0.0.1", "domain:nobody.org"])
+
+    # then the entry is back, read from its key; a key with nothing waiting gets none
+    assert queue() == {
+        "domain:newco.io": ("domain", 1, DAY1, DAY1),
+        "ip:10.0.0.1": ("ip", 1, DAY2, DAY2),
+    }
+    entry = UnmatchedIdentity.objects.get(key="domain:newco.io")
+    assert (entry.value, entry.label, entry.status) == ("newco.io", "newco.io", ReviewStatus.OPEN)
 
 
 def test_an_ambiguous_name_is_queued_with_its_candidates():
