@@ -20,6 +20,7 @@ How a score is made (DESIGN §5):
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from django.db.models import (
     Case,
@@ -305,9 +306,13 @@ def points(component, raw) -> float | None:
 
 def band_of(bands, score: Decimal | None) -> str:
     """The band of the highest minimum the score reaches ('' when none or no score)."""
+    return _band_in(sorted(bands, key=lambda b: b.min_score, reverse=True), score)
+
+
+def _band_in(highest_first, score: Decimal | None) -> str:
     if score is None:
         return ""
-    for band in sorted(bands, key=lambda b: b.min_score, reverse=True):
+    for band in highest_first:
         if score >= band.min_score:
             return band.name
     return ""
@@ -323,7 +328,10 @@ class ScoreResult:
     breakdown: dict
 
 
+@lru_cache(maxsize=1 << 16)
 def _round(value, places="0.01") -> Decimal:
+    # Half up on the value as printed; a recompute rounds a few values per component and
+    # account, and the same ones come back again and again (0, 100, the steps' points).
     return Decimal(str(value)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
@@ -335,9 +343,13 @@ def _plain(raw):
 
 def combine(components, raws: dict[int, object]) -> tuple[Decimal | None, dict]:
     """Score and breakdown from each component's raw value (by component id)."""
+    return _combine(components, [raws.get(component.pk) for component in components])
+
+
+def _combine(components, raws) -> tuple[Decimal | None, dict]:
+    """`combine` with the raw values in the order of `components`."""
     parts, total_weight = [], 0.0
-    for component in components:
-        raw = raws.get(component.pk)
+    for component, raw in zip(components, raws, strict=True):
         pts = points(component, raw)
         weight = float(component.weight)
         parts.append((component, raw, pts, weight))
@@ -372,6 +384,30 @@ def combine(components, raws: dict[int, object]) -> tuple[Decimal | None, dict]:
     return score, breakdown
 
 
+class ScorePlan:
+    """One model's components and bands, ready to score many accounts.
+
+    Each distinct tuple of raw values is scored once and its result shared: many
+    accounts have the same raw values (no signals, the same tier and country), and a
+    recompute of 100,000 accounts would otherwise build the same breakdown thousands of
+    times. Results are not to be modified.
+    """
+
+    def __init__(self, components, bands):
+        self.components = list(components)
+        self.bands = sorted(bands, key=lambda b: b.min_score, reverse=True)
+        self._scored: dict[tuple, ScoreResult] = {}
+
+    def result(self, raws: tuple) -> ScoreResult:
+        # The types are part of the key: 1, 1.0 and True are equal but read differently.
+        key = (raws, tuple(map(type, raws)))
+        scored = self._scored.get(key)
+        if scored is None:
+            score, breakdown = _combine(self.components, raws)
+            scored = self._scored[key] = ScoreResult(score, _band_in(self.bands, score), breakdown)
+        return scored
+
+
 def compute_all(accounts, *, as_of: datetime | None = None, models=None) -> dict:
     """{model key: {account id: ScoreResult}} for every active model and account.
 
@@ -403,23 +439,29 @@ def compute_all(accounts, *, as_of: datetime | None = None, models=None) -> dict
             accounts.order_by(), requests, as_of=as_of, expressions=signal_exprs
         )
     aliases = [r[0] for r in requests] + list(signal_exprs)
-    bands = {model.key: list(model.bands.all()) for model, _ in ordered}
+    position = {alias: index for index, alias in enumerate(aliases, start=1)}
     results: dict[str, dict[int, ScoreResult]] = {model.key: {} for model, _ in ordered}
+    # Per model: where each component's raw value comes from, a row position or the
+    # fresh results of a model computed before it in this run.
+    plans = [
+        (
+            results[model.key],
+            ScorePlan(components, model.bands.all()),
+            [fresh.get(c.pk) or position[f"c{c.pk}"] for c in components],
+        )
+        for model, components in ordered
+    ]
     for row in queryset.values_list("pk", *aliases):
-        account_id, values = row[0], dict(zip(aliases, row[1:], strict=True))
-        for model, components in ordered:
-            raws = {}
-            for component in components:
-                source_model = fresh.get(component.pk)
-                if source_model is None:
-                    raws[component.pk] = values.get(f"c{component.pk}")
-                    continue
-                other = results[source_model].get(account_id)
-                raws[component.pk] = (
-                    None if other is None or other.score is None else float(other.score)
-                )
-            score, breakdown = combine(components, raws)
-            results[model.key][account_id] = ScoreResult(
-                score, band_of(bands[model.key], score), breakdown
+        account_id = row[0]
+        for into, plan, sources in plans:
+            raws = tuple(
+                row[source] if isinstance(source, int) else _score_of(results[source], account_id)
+                for source in sources
             )
+            into[account_id] = plan.result(raws)
     return results
+
+
+def _score_of(results: dict[int, ScoreResult], account_id: int) -> float | None:
+    result = results.get(account_id)
+    return None if result is None or result.score is None else float(result.score)

@@ -1,9 +1,10 @@
 """Writes of the measurement layer: scores, snapshots."""
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
@@ -17,6 +18,7 @@ from .models import AccountScore, AccountSnapshot, ScoreModel
 from .scoring import compute_all
 
 CHUNK = 5000
+UPSERT_ROWS = 1000  # 6 parameters a row: well under SQLite's 32,766
 
 
 def _chunks(accounts, size=CHUNK):
@@ -35,14 +37,18 @@ def _active_models():
 class RecomputeResult:
     accounts: int = 0
     scores: int = 0
+    changed: int = 0
     snapshots: int = 0
 
 
 def scores_recompute(*, accounts=None, snapshot: bool = True) -> RecomputeResult:
     """Recompute every active model's score for all live accounts and store them.
 
-    Set-based: per chunk of accounts, one query per model and one upsert. Then today's
-    snapshot is brought up to date (`snapshot=False` skips it).
+    Set-based: per chunk of accounts, one query for every model and one upsert that
+    rewrites only the scores whose value, band or breakdown changed (most accounts are
+    quiet between two runs, and rewriting 400,000 unchanged rows would cost more than
+    computing them): a stored score's `computed_at` is when it took its value. Then
+    today's snapshot is brought up to date (`snapshot=False` skips it).
     """
     accounts = account_set() if accounts is None else accounts
     models = _active_models()
@@ -52,30 +58,68 @@ def scores_recompute(*, accounts=None, snapshot: bool = True) -> RecomputeResult
     for chunk in _chunks(accounts):
         computed = compute_all(chunk, models=models)
         rows = [
-            AccountScore(
-                account_id=account_id,
-                model=by_key[key],
-                score=value.score,
-                band=value.band,
-                breakdown=value.breakdown,
-                computed_at=now,
-            )
+            (account_id, by_key[key].pk, value)
             for key, per_account in computed.items()
             for account_id, value in per_account.items()
         ]
         with transaction.atomic():
-            AccountScore.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["account", "model"],
-                update_fields=["score", "band", "breakdown", "computed_at"],
-                batch_size=1000,
-            )
-        result.accounts += len({r.account_id for r in rows}) if rows else chunk.count()
+            result.changed += _scores_store(rows, now)
+        result.accounts += len({account_id for account_id, _, _ in rows})
         result.scores += len(rows)
     if snapshot:
         result.snapshots = snapshots_take(accounts=accounts)
     return result
+
+
+def _scores_store(rows, now) -> int:
+    """Upsert (account id, model id, ScoreResult) rows; returns how many were written.
+
+    A few multi-row statements, whose conflict clause leaves a stored score alone when
+    nothing about it changed. Results are shared between accounts with the same raw
+    values (`ScorePlan`), so each breakdown is serialised once, and goes as JSON text.
+    """
+    if not rows:
+        return 0
+    fields = {f.name: f for f in AccountScore._meta.concrete_fields}
+    quote = connection.ops.quote_name
+    table = quote(AccountScore._meta.db_table)
+    columns = ", ".join(
+        quote(fields[name].column)
+        for name in ("account", "model", "score", "band", "breakdown", "computed_at")
+    )
+    postgres = connection.vendor == "postgresql"
+    distinct = "IS DISTINCT FROM" if postgres else "IS NOT"
+    changed = " OR ".join(
+        f"{table}.{quote(name)} {distinct} excluded.{quote(name)}"
+        for name in ("score", "band", "breakdown")
+    )
+    updates = ", ".join(
+        f"{quote(name)} = excluded.{quote(name)}"
+        for name in ("score", "band", "breakdown", "computed_at")
+    )
+    row = "(%s, %s, %s, %s, %s::jsonb, %s)" if postgres else "(%s, %s, %s, %s, %s, %s)"
+    at = fields["computed_at"].get_db_prep_save(now, connection)
+    prepared: dict[int, tuple] = {}  # id of a shared result -> its database values
+    params = []
+    for account_id, model_id, value in rows:
+        values = prepared.get(id(value))
+        if values is None:
+            score = fields["score"].get_db_prep_save(value.score, connection)
+            values = prepared[id(value)] = (score, value.band, json.dumps(value.breakdown))
+        params.append((account_id, model_id, *values, at))
+    written = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), UPSERT_ROWS):
+            batch = params[start : start + UPSERT_ROWS]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(batch))} "  # noqa: S608 - names from the model
+                f"ON CONFLICT ({quote('account_id')}, {quote('model_id')}) "
+                f"DO UPDATE SET {updates} WHERE {changed}",
+                [value for values in batch for value in values],
+            )
+            # Rows inserted or updated; those the conflict clause left alone do not count.
+            written += cursor.rowcount
+    return written
 
 
 # Snapshots --------------------------------------------------------------------------

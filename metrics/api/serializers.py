@@ -58,7 +58,10 @@ class ScoreSerializer(serializers.Serializer):
         help_text="Per component: raw value, points, weight, effective weight, contribution, "
         "missing; `missing` and `note` say which components were left out."
     )
-    computed_at = serializers.DateTimeField()
+    computed_at = serializers.DateTimeField(
+        help_text="When the score took this value: a recompute that arrives at the same "
+        "score, band and breakdown leaves the stored score as it is."
+    )
 
 
 class CommitteeSerializer(serializers.Serializer):

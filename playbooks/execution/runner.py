@@ -16,6 +16,7 @@ Guarantees (DESIGN §6): a step runs at least once and takes effect once.
   from it, so a receiver can drop a repeat.
 """
 
+import json
 import logging
 from datetime import datetime, timedelta
 
@@ -24,7 +25,9 @@ from django.db.models import Exists, OuterRef, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from ..choices import ActivationStatus, ExitPolicy
+from abx_site.common.bulk import bulk_load
+
+from ..choices import ActivationStatus, ExitPolicy, Motion
 from ..choices_execution import (
     OPEN_TASK_STATUSES,
     WAITING_STATUSES,
@@ -32,7 +35,7 @@ from ..choices_execution import (
     StepSkipReason,
     WebhookEvent,
 )
-from ..models import Activation
+from ..models import Activation, PlaybookVersion
 from ..models_execution import StepRun, Task
 from . import campaigns
 from .events import events_emit
@@ -52,6 +55,18 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 RETRY_BACKOFF = timedelta(minutes=5)
 SWEEP_LIMIT = 500
+STEP_RUN_COLUMNS = [
+    "activation",
+    "step_index",
+    "kind",
+    "config",
+    "status",
+    "due_at",
+    "attempts",
+    "reason",
+    "result",
+    "created_at",
+]
 
 
 def activations_started(ids: list[int]) -> None:
@@ -60,31 +75,70 @@ def activations_started(ids: list[int]) -> None:
     Called by the evaluator inside the transaction that writes the activations.
     """
     activations = list(
-        Activation.objects.filter(pk__in=ids, status=ActivationStatus.ACTIVE).select_related(
-            "version", "playbook"
+        Activation.objects.filter(pk__in=ids, status=ActivationStatus.ACTIVE).values(
+            "pk",
+            "account_id",
+            "version_id",
+            "started_at",
+            "status",
+            "reason",
+            "evidence",
+            "playbook_id",
+            "playbook__name",
+            "playbook__motion",
         )
     )
+    # One evaluation starts thousands of activations on a handful of versions: read
+    # each version's steps once, not once per activation.
+    steps_of = {
+        pk: snapshot.get("steps", [])
+        for pk, snapshot in PlaybookVersion.objects.filter(
+            pk__in={a["version_id"] for a in activations}
+        ).values_list("pk", "snapshot")
+    }
+    # Runs already made for an activation stand (the unique claim per step).
+    made = set(
+        StepRun.objects.filter(activation_id__in=[a["pk"] for a in activations])
+        .values_list("activation_id", flat=True)
+        .distinct()
+    )
+    now = timezone.now()
+    configs = {}  # each step's config serialised once per version
+    pending = StepRunStatus.PENDING.value
     runs = []
     for activation in activations:
-        due = activation.started_at
-        for index, step in enumerate(activation.version.snapshot.get("steps", [])):
+        if activation["pk"] in made:
+            continue
+        due = activation["started_at"]
+        version_id = activation["version_id"]
+        for index, step in enumerate(steps_of[version_id]):
             due = due + timedelta(days=step.get("delay_days") or 0)
-            runs.append(
-                StepRun(
-                    activation=activation,
-                    step_index=index,
-                    kind=step["kind"],
-                    config=step.get("config") or {},
-                    due_at=due,
-                )
-            )
-    StepRun.objects.bulk_create(runs, batch_size=500, ignore_conflicts=True)
+            config = configs.get((version_id, index))
+            if config is None:
+                config = configs[(version_id, index)] = json.dumps(step.get("config") or {})
+            row = (activation["pk"], index, step["kind"], config, pending, due)
+            runs.append((*row, 0, "", "{}", now))
+    # Loaded in one COPY / executemany: an evaluation can start tens of thousands.
+    bulk_load(StepRun, STEP_RUN_COLUMNS, runs)
     events_emit(
         WebhookEvent.ACTIVATION_STARTED,
-        [(f"activation-{a.pk}-started", _activation_data(a)) for a in activations],
+        [(f"activation-{a['pk']}-started", _started_data(a)) for a in activations],
     )
     # A retention play pulls the account out of pressure campaigns from its first moment.
-    campaigns.memberships_compute(account_ids={a.account_id for a in activations})
+    # Starting any other play changes no membership (its campaign steps have not run).
+    retention = {a["account_id"] for a in activations if a["playbook__motion"] == Motion.RETENTION}
+    campaigns.memberships_compute(account_ids=retention)
+
+
+def _started_data(row: dict) -> dict:
+    return {
+        "activation": row["pk"],
+        "playbook": {"id": row["playbook_id"], "name": row["playbook__name"]},
+        "account": row["account_id"],
+        "status": row["status"],
+        "reason": row["reason"],
+        "evidence": row["evidence"],
+    }
 
 
 def activations_exited(ids: list[int]) -> None:

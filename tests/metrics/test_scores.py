@@ -83,6 +83,33 @@ def test_default_models_compute_for_every_account(django_assert_max_num_queries)
     assert fit.band == "yellow"
 
 
+def test_recompute_rewrites_only_the_scores_that_changed():
+    # given: three accounts scored once
+    quiet, busy, _other = (AccountFactory() for _ in range(3))
+    first = services.scores_recompute(snapshot=False)
+    assert (first.scores, first.changed) == (12, 12)
+    stored = {(s.account_id, s.model_id): s for s in AccountScore.objects.all()}
+    # when: nothing happens, then one account gets intent signals
+    again = services.scores_recompute(snapshot=False)
+    for _ in range(3):
+        send(busy, "intent.surge", timezone.now() - timedelta(hours=1), value=80)
+    after = services.scores_recompute(snapshot=False)
+    # then: the quiet recompute wrote nothing; the next one only the scores that moved
+    assert (again.scores, again.changed) == (12, 0)
+    rewritten = {
+        (s.account_id, s.model.key)
+        for s in AccountScore.objects.select_related("model")
+        if s.computed_at != stored[(s.account_id, s.model_id)].computed_at
+    }
+    assert after.changed == len(rewritten) >= 1
+    assert {account for account, _ in rewritten} == {busy.pk}
+    intent = AccountScore.objects.get(account=busy, model__key="intent")
+    assert intent.breakdown["components"][0]["raw"] == 80.0
+    assert AccountScore.objects.get(account=quiet, model__key="intent").breakdown == (
+        stored[(quiet.pk, intent.model_id)].breakdown
+    )
+
+
 # Points -----------------------------------------------------------------------------
 
 
