@@ -69,12 +69,24 @@ class SignalType(models.Model):
 class Signal(models.Model):
     """One thing that happened at an account (or, while unmatched, at an unknown one)."""
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="signals")
-    type = models.ForeignKey(SignalType, on_delete=models.PROTECT, related_name="signals")
+    # No single-column index on source, type or account: the unique (source, external_id)
+    # and the (type, occurred_at) and (account, occurred_at) indexes lead with them and
+    # serve their lookups; every index more is written on every ingested signal.
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="signals", db_index=False
+    )
+    type = models.ForeignKey(
+        SignalType, on_delete=models.PROTECT, related_name="signals", db_index=False
+    )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="signals"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="signals",
+        db_index=False,
     )
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals"
@@ -138,7 +150,10 @@ class AccountSignalDaily(models.Model):
     Recomputed from the signals table for every (account, type, day) a write touches.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signal_days")
+    # The unique (account, type, day) and the (account, day) index lead with the account.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="signal_days", db_index=False
+    )
     type = models.ForeignKey(SignalType, on_delete=models.CASCADE, related_name="days")
     day = models.DateField()
     count = models.PositiveIntegerField(default=0)
