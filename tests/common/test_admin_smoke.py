@@ -121,6 +121,7 @@ from tests.playbooks.factories import (
     StepFactory,
     TierProposalFactory,
     TierRuleConditionFactory,
+    TierRuleFactory,
     TriggerFactory,
 )
 from tests.signals.factories import (
@@ -216,7 +217,7 @@ ROW_BUILDERS = {
     StepRun: StepRunFactory,
     Task: lambda: TaskFactory(assignee=UserFactory()),
     TierProposal: TierProposalFactory,
-    TierRule: lambda: TierRuleConditionFactory().rule,
+    TierRule: TierRuleFactory,
     TierRuleCondition: TierRuleConditionFactory,
     Trigger: TriggerFactory,
     WebhookEndpoint: WebhookEndpointFactory,

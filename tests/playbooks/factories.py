@@ -116,18 +116,23 @@ class BacktestFactory(factory.django.DjangoModelFactory):
 
 
 class TierRuleFactory(factory.django.DjangoModelFactory):
+    """A rule with one condition (a rule without any is refused when saved)."""
+
     class Meta:
         model = TierRule
 
     tier = factory.SubFactory(TierFactory)
     name = factory.Sequence(lambda n: f"Rule {n}")
+    condition = factory.RelatedFactory(
+        "tests.playbooks.factories.TierRuleConditionFactory", factory_related_name="rule"
+    )
 
 
 class TierRuleConditionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = TierRuleCondition
 
-    rule = factory.SubFactory(TierRuleFactory)
+    rule = factory.SubFactory(TierRuleFactory, condition=None)
     feature = "employee_count"
     operator = "gte"
     value = 1000

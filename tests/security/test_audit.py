@@ -27,6 +27,7 @@ IN_PARENT_PAGE = {
     "playbooks.Condition",
     "playbooks.Step",
     "playbooks.Playbook",
+    "playbooks.TierRuleCondition",
 }
 # Playbooks are edited on one custom page (settings, triggers, conditions, steps), and
 # the rows' own admins only show their history: the playbook editor's tests below cover
@@ -37,10 +38,13 @@ PLAYBOOK_EDITOR = {
     "playbooks.Condition",
     "playbooks.Step",
 }
+# Tier rule conditions are edited inline on their rule's page (covered with the rule);
+# their own admin only shows their history.
+EDITED_INLINE = {"playbooks.TierRuleCondition"}
 ADMINS = [
     model
     for model in HISTORY_MODELS
-    if model in admin.site._registry and model._meta.label not in PLAYBOOK_EDITOR
+    if model in admin.site._registry and model._meta.label not in PLAYBOOK_EDITOR | EDITED_INLINE
 ]
 
 
