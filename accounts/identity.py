@@ -402,19 +402,24 @@ def _step_name(items: list[_Item], settings: StepSettings) -> None:
         choices[pk] = _sorted_words(name)
     floor = min(CANDIDATE_FLOOR, settings.threshold)
     needs_contacts: list[tuple[_Item, list[tuple[int, float]]]] = []
+    # A company that sends many signals names itself the same way each time: its name
+    # is scored once per batch.
+    scores: dict[str, list[tuple[int, float]]] = {}
     for item in named:
-        scored = [
-            (pk, score)
-            for _, score, pk in process.extract(
-                " ".join(sorted(item.name.split())),
-                choices,
-                scorer=fuzz.ratio,
-                processor=None,
-                limit=None,
-                score_cutoff=floor,
-            )
-        ]
-        scored.sort(key=lambda pair: (-pair[1], pair[0]))
+        scored = scores.get(item.name)
+        if scored is None:
+            scored = scores[item.name] = [
+                (pk, score)
+                for _, score, pk in process.extract(
+                    " ".join(sorted(item.name.split())),
+                    choices,
+                    scorer=fuzz.ratio,
+                    processor=None,
+                    limit=None,
+                    score_cutoff=floor,
+                )
+            ]
+            scored.sort(key=lambda pair: (-pair[1], pair[0]))
         if not scored:
             continue
         best = scored[0][1]
