@@ -172,7 +172,8 @@ def _owner_expression(prefix: str = ""):
 
 
 def scoreboard_list(*, tier=None, stage=None, owner=None, band=None, band_model="health"):
-    """Accounts with their compact scoreboard: ARR, pipeline, owner, scores by model."""
+    """Accounts for the compact scoreboards, with their tier and scores by model; a page
+    of them gets its ARR, pipeline and owner from `scoreboard_figures`."""
     accounts = account_set().select_related("tier")
     if tier:
         accounts = accounts.filter(tier__name=tier)
@@ -190,10 +191,6 @@ def scoreboard_list(*, tier=None, stage=None, owner=None, band=None, band_model=
                 "account_id"
             )
         )
-    accounts = features.annotate(
-        accounts,
-        [("arr", "arr", {}), ("open_pipeline", "open_pipeline", {})],
-    ).annotate(owner_ae=_owner_expression())
     return accounts.prefetch_related(
         Prefetch(
             "scores",
@@ -201,6 +198,26 @@ def scoreboard_list(*, tier=None, stage=None, owner=None, band=None, band_model=
             to_attr="score_list",
         )
     ).order_by("name", "pk")
+
+
+def scoreboard_figures(accounts: list) -> list:
+    """Set `arr`, `open_pipeline` and `owner_ae` on a page of `scoreboard_list`, in one
+    query over those accounts only (the features' frames then read their rows alone,
+    not the whole filtered list's)."""
+    figures = {
+        pk: rest
+        for pk, *rest in features.annotate(
+            account_set().filter(pk__in=[account.pk for account in accounts]),
+            [
+                ("arr", "arr", {}),
+                ("open_pipeline", "open_pipeline", {}),
+                ("owner_ae", "owner_ae", {}),
+            ],
+        ).values_list("pk", "arr", "open_pipeline", "owner_ae")
+    }
+    for account in accounts:
+        account.arr, account.open_pipeline, account.owner_ae = figures[account.pk]
+    return accounts
 
 
 ATTRIBUTE_GROUPINGS = {
@@ -342,4 +359,4 @@ def _present(key, group) -> dict:
     }
 
 
-__all__ = ["account_scoreboard", "rollup", "scoreboard_list"]
+__all__ = ["account_scoreboard", "rollup", "scoreboard_figures", "scoreboard_list"]

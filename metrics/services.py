@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import F, OuterRef, Subquery, Value, Window
+from django.db.models.functions import Coalesce, NullIf, RowNumber
 from django.utils import timezone
 
 from accounts.choices import AccountEventKind
@@ -137,21 +137,15 @@ def _write_snapshots(day: date, states: dict[int, dict]) -> int:
     if not states:
         return 0
     ids = list(states)
-    previous_ids = (
-        AccountSnapshot.objects.filter(account=OuterRef("account"), day__lt=day)
-        .order_by("-day")
-        .values("pk")[:1]
-    )
     same_day = {s.account_id: s for s in AccountSnapshot.objects.filter(day=day, account__in=ids)}
+    # Each account's latest snapshot before the day, ranked in one pass.
     previous = {
         s.account_id: s
-        for s in AccountSnapshot.objects.filter(
-            pk__in=AccountSnapshot.objects.filter(account__in=ids)
-            .values("account")
-            .distinct()
-            .annotate(last=Subquery(previous_ids))
-            .values("last")
+        for s in AccountSnapshot.objects.filter(account__in=ids, day__lt=day)
+        .annotate(
+            recency=Window(RowNumber(), partition_by=F("account_id"), order_by=F("day").desc())
         )
+        .filter(recency=1)
     }
     create, update, remove = [], [], []
     for account_id, state in states.items():

@@ -380,10 +380,11 @@ def _apply(item: Published, matches: Matches, blocked, now) -> tuple[dict, set[i
         [activation(a, status) for a, status in plan.start.items()]
         + [activation(a, ActivationStatus.SKIPPED, reason) for a, reason in plan.skip.items()],
     )
-    PlaybookMembership.objects.bulk_create(
-        [PlaybookMembership(playbook_id=playbook_id, account_id=a, since=now) for a in plan.join],
-        batch_size=CHUNK,
-        ignore_conflicts=True,
+    # New members only: the members were read under the playbook's lock.
+    bulk_load(
+        PlaybookMembership,
+        ["playbook", "account", "since"],
+        [(playbook_id, account_id, now) for account_id in sorted(plan.join)],
     )
     leaving = sorted(plan.leave)
     for chunk in _chunks(leaving):

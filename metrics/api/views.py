@@ -103,7 +103,7 @@ class ScoreboardListView(ScoreboardView):
         params.pop("page", None)
         params.pop("page_size", None)
         rows = scoreboard.scoreboard_list(**params)
-        page = self.paginate_queryset(rows)
+        page = scoreboard.scoreboard_figures(self.paginate_queryset(rows))
         return self.get_paginated_response(ScoreboardRowSerializer(page, many=True).data)
 
 

@@ -62,7 +62,7 @@ from .sources import (
     Committee,
     Deals,
     SnapshotBefore,
-    StoredScores,
+    StoredScore,
     TeamRoles,
     days_total,
     latest_value,
@@ -252,8 +252,8 @@ def _snapshot_score(moment, model_key):
 
 def _current_score(model_key, field="score"):
     if field == "score":
-        return Cast(StoredScores().field(model_key, "score", MONEY), FLOAT)
-    return StoredScores().field(model_key, field, CharField())
+        return Cast(StoredScore(model_key).field("score", MONEY), FLOAT)
+    return StoredScore(model_key).field(field, CharField())
 
 
 def _score_feature(model_key):

@@ -9,8 +9,9 @@ of the stored scores, the last snapshot before a day, and so on.
 A feature's expression reads a frame through `Frame.column(...)`, a placeholder. The
 one door, `annotate()` in `registry.py`, hands all the expressions it built to
 `attach()`, which gathers the columns per frame (equal frames and equal columns once),
-builds each frame as a common table expression limited to the annotated accounts,
-LEFT JOINs it to the accounts and binds the placeholders to its columns. Features stay
+builds each frame as a common table expression (limited to the annotated accounts when
+they are picked by id), LEFT JOINs it to the accounts and binds the placeholders to its
+columns. Features stay
 ORM expressions over the account row: filters, ordering and CASEs over them work as
 before, and the database does one pass per source instead of one subquery per account
 and feature (which PostgreSQL runs as a SubPlan per row).
@@ -112,6 +113,15 @@ class GroupedFrame(Frame):
         values = {name: column.value for name, column in named.items()}
         source = _among(self.source(columns), accounts)
         return source.order_by().values("account_id").annotate(**values)
+
+
+class RowFrame(Frame):
+    """Columns are fields of each account's one source row (the source holds at most one
+    per account, e.g. one model's stored score)."""
+
+    def rows(self, accounts, named, columns):
+        values = {name: column.value for name, column in named.items()}
+        return _among(self.source(columns), accounts).order_by().values("account_id", **values)
 
 
 class LatestFrame(Frame):

@@ -14,7 +14,6 @@ from django.db.models import (
     Count,
     DateTimeField,
     F,
-    Max,
     Min,
     OuterRef,
     Q,
@@ -28,9 +27,9 @@ from django.db.models.lookups import GreaterThanOrEqual
 
 from accounts.choices import BuyingRole
 from accounts.selectors import arr_change_list, contact_list, deal_list, team_member_list
-from signals.selectors import signal_days_between, signals_between
+from signals.selectors import signal_days_within, signals_within
 
-from .frames import FrameColumn, GroupedFrame, LatestFrame, any_of
+from .frames import FrameColumn, GroupedFrame, LatestFrame, RowFrame, any_of
 
 Ranges = tuple[tuple[datetime | None, datetime], ...]
 
@@ -74,17 +73,7 @@ class SignalDays(GroupedFrame):
             for key in types:
                 low, high = days.get(key, (first, end))
                 days[key] = (min(low, first), max(high, end))
-        types_by_days = defaultdict(list)
-        for key, bounds in days.items():
-            types_by_days[bounds].append(key)
-        first = min(low for low, _ in days.values())
-        end = max(high for _, high in days.values())
-        return signal_days_between(type_keys=sorted(days), first_day=first, end_day=end).filter(
-            any_of(
-                Q(type__key__in=sorted(keys), day__gte=low, day__lt=high)
-                for (low, high), keys in types_by_days.items()
-            )
-        )
+        return signal_days_within(days)
 
 
 def days_total(key, types, first_day: date, end_day: date, expression, output_field) -> FrameColumn:
@@ -112,16 +101,7 @@ class SignalRows(GroupedFrame):
             types, ranges = column.scope
             for key in types:
                 ranges_by_type[key].extend(ranges)
-        types_by_ranges = defaultdict(list)
-        for key, ranges in ranges_by_type.items():
-            types_by_ranges[merged(ranges)].append(key)
-        every = merged([r for ranges in types_by_ranges for r in ranges])
-        return signals_between(type_keys=sorted(ranges_by_type), ranges=every).filter(
-            any_of(
-                Q(type__key__in=sorted(keys)) & within(ranges)
-                for ranges, keys in types_by_ranges.items()
-            )
-        )
+        return signals_within({key: merged(ranges) for key, ranges in ranges_by_type.items()})
 
 
 def signals_aggregate(key, types, ranges: Ranges, aggregate, output_field) -> FrameColumn:
@@ -149,7 +129,7 @@ class LatestSignal(LatestFrame):
         types, end = self.identity
         starts = [column.scope for column in columns]
         start = None if None in starts else min(starts)
-        return signals_between(type_keys=types, ranges=[(start, end)]).filter(value__isnull=False)
+        return signals_within({key: [(start, end)] for key in types}).filter(value__isnull=False)
 
     def value(self, start: datetime | None, output_field) -> tuple[FrameColumn, FrameColumn]:
         """(value, occurred_at) of the latest signal before `end`, read from `start` on."""
@@ -176,23 +156,22 @@ def latest_value(types, end: datetime, start: datetime | None, output_field):
 # Scores and snapshots ---------------------------------------------------------------------
 
 
-class StoredScores(GroupedFrame):
-    """The stored score (and band) of each model, one column per model and field."""
+class StoredScore(RowFrame):
+    """One model's stored score and band (one row per account and model)."""
 
-    name = "scores"
+    name = "score"
 
     def source(self, columns):
-        from ..models import AccountScore
+        from ..models import AccountScore, ScoreModel
 
-        return AccountScore.objects.filter(model__key__in=sorted({c.scope for c in columns}))
+        (model_key,) = self.identity
+        # By model id, not through a join on the key: the (model, account) index then
+        # reads that model's rows alone, in account order.
+        model_id = Subquery(ScoreModel.objects.filter(key=model_key).values("pk")[:1])
+        return AccountScore.objects.filter(model_id=model_id)
 
-    def field(self, model_key: str, field: str, output_field) -> FrameColumn:
-        return self.column(
-            (model_key, field),
-            Max(field, filter=Q(model__key=model_key)),
-            output_field,
-            scope=model_key,
-        )
+    def field(self, field: str, output_field) -> FrameColumn:
+        return self.column(field, F(field), output_field)
 
 
 class SnapshotBefore(LatestFrame):

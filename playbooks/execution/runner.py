@@ -36,7 +36,7 @@ from ..choices_execution import (
     WebhookEvent,
 )
 from ..models import Activation, PlaybookVersion
-from ..models_execution import StepRun, Task
+from ..models_execution import Campaign, StepRun, Task
 from . import campaigns
 from .events import events_emit
 from .steps import StepDeferred, StepFailed, StepSkipped, run_step
@@ -99,6 +99,7 @@ def activations_started(ids: list[int]) -> None:
     # Runs already made for an activation stand (the unique claim per step).
     made = set(
         StepRun.objects.filter(activation_id__in=[a["pk"] for a in activations])
+        .order_by()
         .values_list("activation_id", flat=True)
         .distinct()
     )
@@ -125,9 +126,11 @@ def activations_started(ids: list[int]) -> None:
         [(f"activation-{a['pk']}-started", _started_data(a)) for a in activations],
     )
     # A retention play pulls the account out of pressure campaigns from its first moment.
-    # Starting any other play changes no membership (its campaign steps have not run).
+    # Starting any other play changes no membership (its campaign steps have not run),
+    # nor does a retention play while no campaign is marked pressure.
     retention = {a["account_id"] for a in activations if a["playbook__motion"] == Motion.RETENTION}
-    campaigns.memberships_compute(account_ids=retention)
+    if retention and Campaign.objects.filter(is_pressure=True).exists():
+        campaigns.memberships_compute(account_ids=retention)
 
 
 def _started_data(row: dict) -> dict:
