@@ -392,9 +392,7 @@ def _step_name(items: list[_Item], settings: StepSettings) -> None:
         for word in sorted(item.name.split(), key=len, reverse=True)[:2]
     }
     accounts = (
-        Account.objects.active()
-        .filter(reduce(or_, (Q(name__icontains=part) for part in sorted(fragments))))
-        .values_list("pk", "name", "country")
+        Account.objects.active().name_contains_any(fragments).values_list("pk", "name", "country")
     )
     names, countries, choices = {}, {}, {}
     for pk, name, country in accounts:

@@ -1,5 +1,9 @@
-from django.db import models
+from functools import reduce
+from operator import or_
+
+from django.db import connection, models
 from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -8,6 +12,21 @@ class AccountQuerySet(models.QuerySet):
     def active(self):
         """Accounts that were not merged into another."""
         return self.filter(merged_into__isnull=True)
+
+    def name_contains_any(self, parts):
+        """Accounts whose name contains one of `parts`, ignoring case (`icontains`).
+
+        On PostgreSQL one `UPPER(name) LIKE ANY (...)`: Django's OR of `icontains`
+        upper-cases the name once per part, which dominates with dozens of parts.
+        """
+        parts = sorted(parts)
+        if connection.vendor != "postgresql":
+            return self.filter(reduce(or_, (models.Q(name__icontains=part) for part in parts)))
+        patterns = [f"%{connection.ops.prep_for_like_query(part).upper()}%" for part in parts]
+        name = f'"{self.model._meta.db_table}"."name"'
+        # The text holds the model's own column; the patterns are a parameter.
+        matches = RawSQL(f"UPPER({name}) LIKE ANY (%s)", [patterns], models.BooleanField())  # noqa: S611
+        return self.filter(matches)
 
     def with_primary_domain(self):
         from .models import AccountDomain

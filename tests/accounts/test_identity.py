@@ -8,7 +8,7 @@ from accounts.identity import (
     resolve,
     resolve_batch,
 )
-from accounts.models import IdentityStep
+from accounts.models import Account, IdentityStep
 from tests.accounts.factories import (
     AccountDomainFactory,
     AccountFactory,
@@ -182,6 +182,20 @@ def test_fuzzy_name_matches_across_legal_suffixes():
         IdentityMethod.NAME,
         1.0,
     )
+
+
+def test_name_candidates_contain_a_part_ignoring_case_and_wildcards():
+    acme = AccountFactory(name="ACME Robotics")
+    percent = AccountFactory(name="100% Juice")
+    AccountFactory(name="Globex Corporation")
+    AccountFactory(name="10 Juicers")
+
+    found = set(
+        Account.objects.name_contains_any(["acme", "0% j", "zzzz"]).values_list("pk", flat=True)
+    )
+
+    # "%" is a character to find, not a wildcard: "10 Juicers" stays out
+    assert found == {acme.pk, percent.pk}
 
 
 def test_fuzzy_name_below_the_threshold_is_unmatched_with_candidates():
