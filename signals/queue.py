@@ -107,21 +107,26 @@ _ON_CONFLICT = {
     "postgresql": "UPDATE SET signal_count = excluded.signal_count WHERE false",
     "sqlite": "NOTHING",
 }
-# The waiting signals of each key, through the (review_key, id) index of unmatched ones.
-_RECOUNT = """
-UPDATE signals_unmatchedidentity SET signal_count = w.n,
-    first_seen = COALESCE(w.first, signals_unmatchedidentity.first_seen),
-    last_seen = COALESCE(w.last, signals_unmatchedidentity.last_seen),
-    candidates = COALESCE(w.candidates, signals_unmatchedidentity.candidates)
-FROM (
-    SELECT k.key, k.candidates, COUNT(s.id) AS n,
-        MIN(s.occurred_at) AS first, MAX(s.occurred_at) AS last
-    FROM {keys}
-    LEFT JOIN signals_signal s ON s.review_key = k.key AND s.account_id IS NULL
-    GROUP BY k.key, k.candidates
-) AS w
-WHERE signals_unmatchedidentity.key = w.key
-"""
+# The waiting signals of each key, counted through the (review_key, id) index of the
+# unmatched ones, one key at a time: a join would let PostgreSQL's planner read every
+# unmatched signal instead. Written as an upsert so that each entry is found by its
+# unique key (every entry exists by now); given candidates replace the entry's.
+_WAITING = "FROM signals_signal s WHERE s.review_key = k.key AND s.account_id IS NULL"
+_RECOUNT = f"""
+INSERT INTO signals_unmatchedidentity (key, kind, value, label, status, signal_count,
+    first_seen, last_seen, candidates, created_at)
+SELECT k.key, k.kind, k.value, k.label, '{ReviewStatus.OPEN.value}',
+    (SELECT COUNT(*) {_WAITING}),
+    (SELECT MIN(s.occurred_at) {_WAITING}),
+    (SELECT MAX(s.occurred_at) {_WAITING}),
+    COALESCE(k.candidates, '[]'), CURRENT_TIMESTAMP
+FROM {{keys}} WHERE true
+ON CONFLICT (key) DO UPDATE SET signal_count = excluded.signal_count,
+    first_seen = COALESCE(excluded.first_seen, signals_unmatchedidentity.first_seen),
+    last_seen = COALESCE(excluded.last_seen, signals_unmatchedidentity.last_seen),
+    candidates = CASE WHEN excluded.candidates = '[]' THEN signals_unmatchedidentity.candidates
+        ELSE excluded.candidates END
+"""  # noqa: S608 - no input in the text: keys are bound parameters
 _PRUNE = f"""
 DELETE FROM signals_unmatchedidentity
 WHERE status = '{ReviewStatus.OPEN.value}' AND signal_count = 0
