@@ -382,28 +382,33 @@ ROLLUP_DELTAS = (
     ("day", "date"),
     ("n", "integer"),
     ("total", "numeric"),
+    ("last_value", "numeric"),
+    ("contacts", "integer"),
 )
-# New signals added to their days: counts and sums grow by what the batch brought, an
-# atomic increment of each row, in key order (so two writers lock rows in the same
-# order and never deadlock, and neither loses the other's increment).
+# New signals added to their days, in key order (so two writers lock rows in the same
+# order and never deadlock): a missing row is created with what the batch brought, as
+# a rollup is kept for every day with signals and none other had any; an existing row
+# has its count and sum incremented atomically, which no concurrent writer can undo.
+# The returned counts tell which rows existed: theirs are larger than the batch's.
 _ROLLUPS_ADD = """
 INSERT INTO signals_accountsignaldaily
     (account_id, type_id, day, count, value_sum, last_value, distinct_contacts)
-SELECT k.account_id, k.type_id, k.day, k.n, k.total, NULL, 0 FROM {keys}
+SELECT k.account_id, k.type_id, k.day, k.n, k.total, k.last_value, k.contacts FROM {keys}
 WHERE true ORDER BY k.account_id, k.type_id, k.day
 ON CONFLICT (account_id, type_id, day) DO UPDATE SET
     count = signals_accountsignaldaily.count + excluded.count,
     value_sum = {value_sum}
+RETURNING account_id, type_id, day, count
 """
 _VALUE_SUM = {
     "postgresql": "signals_accountsignaldaily.value_sum + excluded.value_sum",
     "sqlite": "ROUND(signals_accountsignaldaily.value_sum + excluded.value_sum, 6)",
 }
 ROLLUP_RECOUNTS = (*ROLLUP_KEYS, ("gauge", "integer"))
-# What does not add up is read again from the signals of the key, where the batch
-# changed it: the distinct contacts of a day that got signals from people, and a
-# gauge's latest value. A statement after the increments, so every row is locked by
-# then and the signals read include those of any writer that held one before.
+# What does not add up is read again from the signals of an existing row's key, where
+# the batch changed it: the distinct contacts of a day that got signals from people,
+# and a gauge's latest value. A statement after the increments, so every row is locked
+# by then and the signals read include those of any writer that held one before.
 _ROLLUPS_RECOUNT = f"""
 INSERT INTO signals_accountsignaldaily
     (account_id, type_id, day, count, value_sum, last_value, distinct_contacts)
@@ -421,48 +426,79 @@ ON CONFLICT (account_id, type_id, day) DO UPDATE SET
 """  # noqa: S608 - no input in the text: keys are bound parameters
 
 
-def _rollups_add(rows: Iterable[tuple], *, gauges: set[int]) -> int:
-    """Add newly stored signals (rows as `_store` takes them) to their daily rollups.
+@dataclass(slots=True)
+class _Delta:
+    """What a batch brings to one (account, type, day)."""
 
-    Two statements whatever the batch: one increments the count and sum of every
-    touched (account, type, day), creating the rows that are missing; one reads again,
-    for the keys where the batch brought a contact or a gauge value, the day's distinct
-    contacts and latest value. Returns how many rollup rows were touched.
+    n: int = 0
+    total: Decimal = Decimal(0)
+    contacts: set = field(default_factory=set)
+    latest: tuple | None = None  # (occurred_at, position, value) of the last valued signal
+
+
+def _rollups_add(rows: Sequence[tuple], *, gauges: set[int]) -> int:
+    """Add newly stored signals (rows as `_store` stored them, in insertion order) to
+    their daily rollups.
+
+    One statement creates the rows of new keys with what the batch brought and
+    increments the count and sum of existing ones; for the existing keys where the batch
+    brought a contact or a gauge value, a second reads the day's distinct contacts and
+    latest value again from the signals. Returns how many rollup rows were touched.
     """
-    deltas: dict[tuple[int, int, date], list] = {}
-    for row in rows:
+    deltas: dict[tuple[int, int, date], _Delta] = {}
+    for position, row in enumerate(rows):
         account_id = row[ACCOUNT]
         if account_id is None:
             continue
-        key = (account_id, row[TYPE], _utc_day(row[OCCURRED_AT]))
+        moment = row[OCCURRED_AT]
+        key = (account_id, row[TYPE], _utc_day(moment))
         delta = deltas.get(key)
         if delta is None:
-            delta = deltas[key] = [0, Decimal(0), False]
-        delta[0] += 1
-        if row[VALUE] is not None:
-            delta[1] += row[VALUE]
+            delta = deltas[key] = _Delta()
+        delta.n += 1
+        value = row[VALUE]
+        if value is not None:
+            delta.total += value
+            # Ties on the moment go to the later insert (the higher id), as when read back.
+            if delta.latest is None or delta.latest[:2] <= (moment, position):
+                delta.latest = (moment, position, value)
         if row[CONTACT] is not None:
-            delta[2] = True
+            delta.contacts.add(row[CONTACT])
     if not deltas:
         return 0
     keys = sorted(deltas)
-    table, params = rowset("k", ROLLUP_DELTAS, [(*key, *deltas[key][:2]) for key in keys])
-    value_sum = _VALUE_SUM.get(connection.vendor, _VALUE_SUM["postgresql"])
-    bounds: dict[date, tuple[datetime, datetime]] = {}
-    recounts = []
+    values = []
     for key in keys:
-        account_id, type_id, day = key
-        gauge = type_id in gauges
-        if gauge or deltas[key][2]:
-            if day not in bounds:
-                bounds[day] = (_day_start(day), _day_start(day + timedelta(days=1)))
-            recounts.append((account_id, type_id, day, *bounds[day], int(gauge)))
+        delta = deltas[key]
+        gauge = key[1] in gauges and delta.latest is not None
+        values.append(
+            (*key, delta.n, delta.total, delta.latest[2] if gauge else None, len(delta.contacts))
+        )
+    table, params = rowset("k", ROLLUP_DELTAS, values)
+    value_sum = _VALUE_SUM.get(connection.vendor, _VALUE_SUM["postgresql"])
     with connection.cursor() as cursor:
         cursor.execute(_ROLLUPS_ADD.format(keys=table, value_sum=value_sum), params)
+        existed = [
+            (account_id, type_id, _as_date(day))
+            for account_id, type_id, day, count in cursor.fetchall()
+            if count != deltas[(account_id, type_id, _as_date(day))].n
+        ]
+        recounts = []
+        for key in sorted(existed):
+            gauge = key[1] in gauges
+            if gauge or deltas[key].contacts:
+                day = key[2]
+                bounds = (_day_start(day), _day_start(day + timedelta(days=1)))
+                recounts.append((*key, *bounds, int(gauge)))
         if recounts:
             table, params = rowset("k", ROLLUP_RECOUNTS, recounts)
             cursor.execute(_ROLLUPS_RECOUNT.format(keys=table), params)
     return len(keys)
+
+
+def _as_date(value) -> date:
+    """A DateField as a raw cursor returns it (SQLite: ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _day_start(day: date) -> datetime:
