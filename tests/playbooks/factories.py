@@ -120,6 +120,7 @@ class TierRuleFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = TierRule
+        skip_postgeneration_save = True  # the condition points at the rule, not back
 
     tier = factory.SubFactory(TierFactory)
     name = factory.Sequence(lambda n: f"Rule {n}")
