@@ -369,13 +369,15 @@ def contacts_get_or_create_bulk(*, people: Iterable[Mapping]) -> dict[str, int]:
 
 ENGAGEMENT_CHUNK = 5_000
 # Contacts whose last engagement is older than the moment given (or unset) move to it.
-# (The `IN` makes PostgreSQL find them by primary key: joined alone to the moments, its
-# planner would rather scan every contact.)
 _ENGAGEMENT_UPDATE = """
 UPDATE accounts_contact SET last_engaged_at = v.seen_at FROM {seen}
-WHERE accounts_contact.id = v.id AND accounts_contact.id IN (SELECT w.id FROM {ids})
+WHERE accounts_contact.id = v.id {by_key}
     AND (accounts_contact.last_engaged_at IS NULL OR accounts_contact.last_engaged_at < v.seen_at)
 """
+# PostgreSQL's planner, with the moments joined alone, would rather scan every contact:
+# the `IN` makes it find them by primary key. (SQLite already does, and would read the
+# moments again for every contact with it.)
+_BY_KEY = "AND accounts_contact.id IN (SELECT w.id FROM {ids})"
 # PostgreSQL: lock the rows in id order first, so two writers never deadlock on them.
 _ENGAGEMENT_LOCK = """
 SELECT c.id FROM accounts_contact c WHERE c.id IN (SELECT w.id FROM {ids}) ORDER BY c.id FOR UPDATE
@@ -396,11 +398,14 @@ def contacts_engagement_record(*, seen: Mapping[int, datetime]) -> int:
         table, params = rowset(
             "v", [("id", "bigint"), ("seen_at", "timestamptz")], [(pk, seen[pk]) for pk in chunk]
         )
-        ids, ids_params = rowset("w", [("id", "bigint")], [(pk,) for pk in chunk])
         with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute(_ENGAGEMENT_LOCK.format(ids=ids), ids_params)
-            cursor.execute(_ENGAGEMENT_UPDATE.format(seen=table, ids=ids), [*params, *ids_params])
+                keys, key_params = rowset("w", [("id", "bigint")], [(pk,) for pk in chunk])
+                cursor.execute(_ENGAGEMENT_LOCK.format(ids=keys), key_params)
+                update = _ENGAGEMENT_UPDATE.format(seen=table, by_key=_BY_KEY.format(ids=keys))
+                cursor.execute(update, [*params, *key_params])
+            else:
+                cursor.execute(_ENGAGEMENT_UPDATE.format(seen=table, by_key=""), params)
             changed += cursor.rowcount
     return changed
 

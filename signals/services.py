@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from abx_site.common.bulk import bulk_load
+from abx_site.common.gc_pause import cyclic_gc_paused
 from abx_site.common.rowsets import rowset
 from accounts.identity import Resolution, resolve_batch
 from accounts.services import contacts_engagement_record, contacts_get_or_create_bulk
@@ -87,6 +88,11 @@ def signals_ingest(
     an API key is bound to (or the webhook's source); items for other sources are
     refused with `refusal`.
     """
+    with cyclic_gc_paused():
+        return _ingest(items, key_source=key_source, refusal=refusal)
+
+
+def _ingest(items: Sequence, *, key_source: str | None, refusal: str) -> IngestResult:
     result = IngestResult()
     now = timezone.now()
     types = {signal_type.key: signal_type for signal_type in SignalType.objects.all()}

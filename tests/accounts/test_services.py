@@ -1,8 +1,9 @@
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from accounts import services
 from accounts.choices import (
@@ -498,3 +499,24 @@ def test_owned_by_filters_by_user_and_role():
     assert set(Account.objects.owned_by(user)) == {as_ae, as_csm}
     assert list(Account.objects.owned_by(user, role=TeamRole.AE)) == [as_ae]
     assert list(Account.objects.owned_by(user, role=TeamRole.SDR)) == []
+
+
+def test_last_engagement_moves_forward_only_in_chunks_of_any_size(monkeypatch):
+    # given five contacts, a chunk of two, and moments earlier or later than theirs
+    monkeypatch.setattr(services, "ENGAGEMENT_CHUNK", 2)
+    now = timezone.now().replace(microsecond=0)
+    account = AccountFactory()
+    contacts = [
+        ContactFactory(account=account, last_engaged_at=now - timedelta(days=n)) for n in range(4)
+    ] + [ContactFactory(account=account, last_engaged_at=None)]
+    seen = {contact.pk: now - timedelta(days=2) for contact in contacts}
+
+    # when
+    changed = services.contacts_engagement_record(seen=seen)
+
+    # then the ones engaged before two days ago (or never) move; the others keep theirs
+    assert changed == 2
+    assert [
+        Contact.objects.get(pk=contact.pk).last_engaged_at for contact in contacts
+    ] == [now, now - timedelta(days=1), now - timedelta(days=2), now - timedelta(days=2),
+          now - timedelta(days=2)]  # fmt: skip
