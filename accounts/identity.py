@@ -17,7 +17,8 @@ Decisions worth knowing:
   punctuation, with rapidfuzz's token-sort ratio. The database narrows the candidates to
   accounts whose name contains the first letters of one of the two longest words of a
   hint's name; a name misspelt at the start of both goes unmatched (to review) rather
-  than being guessed. Names are cleaned once per process (remembered), not per batch.
+  than being guessed. Accounts keep their cleaned name (`Account.name_key`): a batch
+  compares, it does not clean, thousands of candidates.
   A name matches when its best score reaches the threshold and beats every other
   candidate by the margin; candidates within the margin are separated by the hint's
   country, then by the number of contacts; what stays tied is ambiguous: no match, and
@@ -245,9 +246,10 @@ def clean_company_name(name: str) -> str:
 
 
 @lru_cache(maxsize=131_072)
-def _sorted_words(name: str) -> str:
+def name_key(name: str) -> str:
     """A name cleaned and with its words in order: rapidfuzz's token-sort ratio of two
-    names is the plain ratio of these, so each account's is made once, not per pair."""
+    names is the plain ratio of these, so each account's is made once (and stored as
+    `Account.name_key`), not per pair."""
     return " ".join(sorted(clean_company_name(name).split()))
 
 
@@ -392,12 +394,15 @@ def _step_name(items: list[_Item], settings: StepSettings) -> None:
         for word in sorted(item.name.split(), key=len, reverse=True)[:2]
     }
     accounts = (
-        Account.objects.active().name_contains_any(fragments).values_list("pk", "name", "country")
+        Account.objects.active()
+        .name_contains_any(fragments)
+        .values_list("pk", "name", "name_key", "country")
     )
     names, countries, choices = {}, {}, {}
-    for pk, name, country in accounts:
+    for pk, name, key, country in accounts:
         names[pk], countries[pk] = name, country
-        choices[pk] = _sorted_words(name)
+        # A row written in bulk, around save(), may lack its key.
+        choices[pk] = key or name_key(name)
     floor = min(CANDIDATE_FLOOR, settings.threshold)
     needs_contacts: list[tuple[_Item, list[tuple[int, float]]]] = []
     # A company that sends many signals names itself the same way each time: its name

@@ -142,6 +142,13 @@ class Account(models.Model):
         help_text="Set when this account was merged into another; it resolves to that one.",
     )
     do_not_contact = models.BooleanField(default=False)
+    name_key = models.CharField(
+        max_length=255,
+        blank=True,
+        editable=False,
+        help_text="The name as identity resolution compares it: no legal suffix, accent, "
+        "case or punctuation, words in order. Kept by save().",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -170,6 +177,17 @@ class Account(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # The fuzzy name step compares every candidate account's cleaned name: cleaning
+        # thousands of names per batch would cost more than the comparison.
+        from .identity import name_key
+
+        self.name_key = name_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         # The account page; the admin shows it as "View on site".

@@ -42,6 +42,7 @@ from ..demo.data import (
     TITLES,
 )
 from ..domains import parse_ip_range
+from ..identity import name_key
 from ..models import (
     Account,
     AccountDomain,
@@ -260,6 +261,7 @@ class _GraphBuilder:
                     renewal,
                     None,
                     rng.random() < 0.01,
+                    name_key(name),
                     self.now,
                     self.now,
                 )
@@ -282,6 +284,7 @@ class _GraphBuilder:
                 "renewal_date",
                 "merged_into",
                 "do_not_contact",
+                "name_key",
                 "created_at",
                 "updated_at",
             ],

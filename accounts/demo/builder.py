@@ -25,6 +25,7 @@ from ..choices import (
     TeamRole,
 )
 from ..domains import parse_ip_range, registrable_domain
+from ..identity import name_key
 from ..models import (
     Account,
     AccountDomain,
@@ -337,6 +338,8 @@ class DemoBuilder:
                     partner=partner,
                     renewal_date=self.renewal_date(spec),
                     do_not_contact=rng.random() < 0.02,
+                    # bulk_create does not call save(), which keeps the key.
+                    name_key=name_key(spec.name),
                 )
                 rows.append(spec.account)
             Account.objects.bulk_create(rows)

@@ -379,3 +379,29 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(size, django_assert_nu
         "unmatched",
     ]
     assert sum(r.matched for r in results) == 7 * size
+
+
+def test_accounts_keep_the_cleaned_name_the_name_step_compares():
+    # given
+    account = AccountFactory(name="The Müller-Acme GmbH & Co. KG")
+    assert account.name_key == "acme muller"
+
+    # when renamed, even saving only the name
+    account.name = "Globex Corporation"
+    account.save(update_fields=["name"])
+
+    # then
+    account.refresh_from_db()
+    assert account.name_key == "globex"
+
+
+def test_an_account_written_without_its_key_still_matches_by_name():
+    # given an account stored in bulk, around save()
+    account = AccountFactory(name="Initech Inc.")
+    Account.objects.filter(pk=account.pk).update(name_key="")
+
+    # when
+    result = resolve({"name": "Initech"})
+
+    # then
+    assert (result.account_id, result.method) == (account.pk, IdentityMethod.NAME)
