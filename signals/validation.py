@@ -59,6 +59,8 @@ IDENTIFIER_SYSTEMS_TEXT = ", ".join(IdentifierSystem.values)
 MICRO = Decimal("0.000001")
 
 UNKNOWN_FIELD = "Unknown field; extra data goes in 'attributes'."
+NUL_CHARACTER = "Null characters are not allowed."
+NOT_UNICODE = "Not valid Unicode text (a lone surrogate)."
 REQUIRED = "This field is required."
 NOT_AN_OBJECT = "Each signal is a JSON object."
 
@@ -106,7 +108,7 @@ class ItemValidator:
             return None, {"non_field_errors": [NOT_AN_OBJECT]}
         if not ITEM_KEYS.issuperset(item):
             for key in sorted(set(item) - ITEM_KEYS):
-                _add(errors, key, UNKNOWN_FIELD)
+                _add(errors, shown(key), UNKNOWN_FIELD)
         get = item.get
         for key in REQUIRED_KEYS:
             if get(key) in (None, ""):
@@ -126,6 +128,8 @@ class ItemValidator:
                 _add(errors, "external_id", "Give the id as a string.")
             elif len(external_id) > MAX_STRING:
                 _add(errors, "external_id", f"At most {MAX_STRING} characters.")
+            elif problem := text_problem(external_id):
+                _add(errors, "external_id", problem)
         value = get("value")
         if value is not None:
             value = _value(value, errors)
@@ -136,6 +140,8 @@ class ItemValidator:
             _add(errors, "topic", "Give the topic as a string.")
         elif len(topic) > MAX_TOPIC:
             _add(errors, "topic", f"At most {MAX_TOPIC} characters.")
+        elif problem := text_problem(topic):
+            _add(errors, "topic", problem)
         attributes = get("attributes")
         attributes = {} if attributes is None else _attributes(attributes, errors)
         hints, contact = _hints(get("account"), get("contact"), get("ip"), errors)
@@ -194,7 +200,7 @@ def _lookup(value, known: Mapping, name: str, errors):
         return None
     found = known.get(value)
     if found is None:
-        _add(errors, name, f"Unknown {name} '{value[:100]}'.")
+        _add(errors, name, f"Unknown {name} '{shown(value[:100])}'.")
     return found
 
 
@@ -229,6 +235,9 @@ def _attributes(value, errors) -> dict:
     if _depth(value) > MAX_ATTRIBUTES_DEPTH:
         _add(errors, "attributes", f"Nested deeper than {MAX_ATTRIBUTES_DEPTH} levels.")
         return {}
+    if problem := _text_problem_within(value):
+        _add(errors, "attributes", problem)
+        return {}
     size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     if size > MAX_ATTRIBUTES_BYTES:
         _add(errors, "attributes", f"Over {MAX_ATTRIBUTES_BYTES // 1024} KB once serialised.")
@@ -246,6 +255,41 @@ def _depth(value, level: int = 1) -> int:
         if isinstance(child, dict | list):
             deepest = max(deepest, _depth(child, level + 1))
     return deepest
+
+
+def _text_problem_within(value) -> str | None:
+    """The first problem of a text (key or value) anywhere in an attributes object."""
+    if isinstance(value, str):
+        return text_problem(value)
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if problem := text_problem(key) or _text_problem_within(child):
+                return problem
+    elif isinstance(value, list):
+        for child in value:
+            if problem := _text_problem_within(child):
+                return problem
+    return None
+
+
+def text_problem(text: str) -> str | None:
+    """Why a text cannot be stored as sent: a NUL character (PostgreSQL refuses it in
+    text and JSON) or a lone surrogate (not Unicode, so not UTF-8); None when it can."""
+    if "\x00" in text:
+        return NUL_CHARACTER
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return NOT_UNICODE
+    return None
+
+
+def shown(text: str) -> str:
+    """A text to echo in an error message, any lone surrogate escaped."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _hints(account, contact, ip, errors) -> tuple[dict, dict | None]:
@@ -279,7 +323,7 @@ def _hints(account, contact, ip, errors) -> tuple[dict, dict | None]:
 def _check_object(value: dict, allowed: frozenset, strings: tuple, name: str, errors) -> None:
     if not allowed.issuperset(value):
         for key in sorted(set(value) - allowed):
-            _add(errors, f"{name}.{key}", "Unknown field.")
+            _add(errors, f"{name}.{shown(key)}", "Unknown field.")
     for key in strings:
         field_value = value.get(key)
         if field_value is None:
@@ -288,6 +332,8 @@ def _check_object(value: dict, allowed: frozenset, strings: tuple, name: str, er
             _add(errors, f"{name}.{key}", "Give a string.")
         elif len(field_value) > MAX_STRING:
             _add(errors, f"{name}.{key}", f"At most {MAX_STRING} characters.")
+        elif problem := text_problem(field_value):
+            _add(errors, f"{name}.{key}", problem)
 
 
 def _check_account(account: dict, errors) -> None:
@@ -302,13 +348,15 @@ def _check_account(account: dict, errors) -> None:
         return
     if not IDENTIFIER_KEYS.issuperset(identifier):
         for key in sorted(set(identifier) - IDENTIFIER_KEYS):
-            _add(errors, f"account.identifier.{key}", "Unknown field.")
+            _add(errors, f"account.identifier.{shown(key)}", "Unknown field.")
     system = identifier.get("system")
     if not (isinstance(system, str) and system in IDENTIFIER_SYSTEMS):
         _add(errors, "account.identifier.system", f"Give one of: {IDENTIFIER_SYSTEMS_TEXT}.")
     external_id = identifier.get("id")
     if not isinstance(external_id, str) or not external_id.strip():
         _add(errors, "account.identifier.id", "Give the id in that system as a string.")
+    elif problem := text_problem(external_id):
+        _add(errors, "account.identifier.id", problem)
 
 
 @lru_cache(maxsize=65_536)

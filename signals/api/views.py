@@ -17,6 +17,7 @@ from accounts.selectors import account_list
 from ..models import Signal, Source
 from ..selectors import signal_list
 from ..services import MAX_ITEMS, signals_ingest
+from ..validation import shown
 from ..webhooks import SignatureError, signals_webhook_receive, verify
 from .serializers import (
     IngestRequestSerializer,
@@ -103,7 +104,7 @@ def _batch_items(body, *, allow_single: bool) -> list:
             )
         unknown = sorted(set(body) - {"signals"})
         if unknown:
-            raise exceptions.ValidationError({key: ["Unknown field."] for key in unknown})
+            raise exceptions.ValidationError({shown(key): ["Unknown field."] for key in unknown})
         items = body["signals"]
     if len(items) > MAX_ITEMS:
         raise PayloadTooLarge(

@@ -90,6 +90,31 @@ def test_a_body_of_the_wrong_shape_is_refused_whole(writer, body):
     assert not Signal.objects.exists()
 
 
+def test_text_that_cannot_be_stored_is_refused_by_item_and_echoed_escaped(writer):
+    # given items whose unknown field, source and topic hold a lone surrogate or a NUL
+    # (valid JSON escapes, but no database can store them)
+    body = (
+        '{"signals": ['
+        + json.dumps(item("ok"))
+        + ', {"source": "web\\ud800", "type": "web.visit", "external_id": "1",'
+        ' "occurred_at": "2026-12-01T10:00:00Z", "x\\udfff": 1, "topic": "a\\u0000"}'
+        "]}"
+    )
+
+    # when
+    response = writer.post(URL, body, content_type="application/json")
+
+    # then an answer, not a server error: the neighbour is stored, the item rejected
+    assert response.status_code == 200, response.content[:300]
+    answer = response.json()
+    assert answer["accepted"] == 1
+    [rejected] = answer["rejected"]
+    assert rejected["errors"]["source"] == ["Unknown source 'web\\ud800'."]
+    assert rejected["errors"]["x\\udfff"] == ["Unknown field; extra data goes in 'attributes'."]
+    assert rejected["errors"]["topic"] == ["Null characters are not allowed."]
+    assert list(Signal.objects.values_list("external_id", flat=True)) == ["ok"]
+
+
 def test_more_than_five_thousand_items_are_refused_whole(writer):
     body = {"signals": [{"external_id": str(n)} for n in range(5_001)]}
 

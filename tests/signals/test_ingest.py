@@ -127,6 +127,14 @@ def test_a_known_contact_is_linked_not_duplicated():
         ({"account": {"identifier": {"system": "erp", "id": "1"}}}, "account.identifier.system"),
         ({"account": {"domian": "acme.com"}}, "account.domian"),
         ({"account": "acme.com"}, "account"),
+        # Text that cannot be stored: a NUL character, a lone surrogate (not Unicode).
+        ({"topic": "Ac\x00me"}, "topic"),
+        ({"external_id": "evt-\ud800"}, "external_id"),
+        ({"attributes": {"page": {"title": "Ac\x00me"}}}, "attributes"),
+        ({"attributes": {"k\udfff": 1}}, "attributes"),
+        ({"account": {"name": "Ac\x00me"}}, "account.name"),
+        ({"contact": {"email": "a@acme.com", "title": "VP \ud800"}}, "contact.title"),
+        ({"account": {"identifier": {"system": "crm", "id": "1\x00"}}}, "account.identifier.id"),
     ],
 )
 def test_a_bad_item_is_rejected_by_index_and_its_neighbours_are_stored(bad, field):
