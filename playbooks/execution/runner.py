@@ -96,20 +96,11 @@ def activations_started(ids: list[int]) -> None:
             pk__in={a["version_id"] for a in activations}
         ).values_list("pk", "snapshot")
     }
-    # Runs already made for an activation stand (the unique claim per step).
-    made = set(
-        StepRun.objects.filter(activation_id__in=[a["pk"] for a in activations])
-        .order_by()
-        .values_list("activation_id", flat=True)
-        .distinct()
-    )
     now = timezone.now()
     configs = {}  # each step's config serialised once per version
     pending = StepRunStatus.PENDING.value
     runs = []
     for activation in activations:
-        if activation["pk"] in made:
-            continue
         due = activation["started_at"]
         version_id = activation["version_id"]
         for index, step in enumerate(steps_of[version_id]):
@@ -119,7 +110,9 @@ def activations_started(ids: list[int]) -> None:
                 config = configs[(version_id, index)] = json.dumps(step.get("config") or {})
             row = (activation["pk"], index, step["kind"], config, pending, due)
             runs.append((*row, 0, "", "{}", now))
-    # Loaded in one COPY / executemany: an evaluation can start tens of thousands.
+    # Loaded in one COPY / executemany: an evaluation can start tens of thousands. The
+    # activations are new (the hook's contract), so none has a run yet; the unique claim
+    # per (activation, step) would refuse a second one.
     bulk_load(StepRun, STEP_RUN_COLUMNS, runs)
     events_emit(
         WebhookEvent.ACTIVATION_STARTED,

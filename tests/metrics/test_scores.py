@@ -235,18 +235,22 @@ def test_a_model_reading_another_takes_this_runs_value():
 def test_recompute_upserts_and_costs_the_same_for_more_accounts(django_assert_num_queries):
     for _ in range(3):
         AccountFactory()
-    with CaptureQueriesContext(connection) as first:
-        services.scores_recompute(snapshot=False)
-    assert AccountScore.objects.count() == 12
+    services.scores_recompute(snapshot=False)
     for _ in range(3):
         AccountFactory()
-    Account.objects.update(employee_count=2000)
-    # models, components, bands, account ids, one query for every model, savepoint,
-    # upsert, release
-    assert len(first) == 8
-    with django_assert_num_queries(len(first)):
+    Account.objects.update(employee_count=1000)
+    with CaptureQueriesContext(connection) as first:
         services.scores_recompute(snapshot=False)
     assert AccountScore.objects.count() == 24
+    for _ in range(6):
+        AccountFactory()
+    Account.objects.update(employee_count=2000)
+    # models, components, bands, account ids, one query for every model, the stored
+    # scores' keys, savepoint, update of the changed scores, insert of the new, release
+    assert len(first) == 10
+    with django_assert_num_queries(len(first)):
+        services.scores_recompute(snapshot=False)
+    assert AccountScore.objects.count() == 48
     raws = {
         s.breakdown["components"][0]["raw"] for s in AccountScore.objects.filter(model__key="fit")
     }
