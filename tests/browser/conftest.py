@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -32,8 +33,13 @@ def pytest_collection_modifyitems(config, items):
                 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    # One Playwright per test, stopped before the test's database teardown: its sync API
+    # leaves its event loop set as the thread's running loop, and while it is set Django
+    # hands the thread other connections (kept per async context). Kept for the session,
+    # it would make every later transactional test flush and restore the database through
+    # a connection without the serialized migrations' data, which is then lost.
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -51,6 +57,8 @@ def browser():
         )
         yield browser
         browser.close()
+        # The connections the test's code opened while the loop was set.
+        connections.close_all()
 
 
 @pytest.fixture
