@@ -298,18 +298,25 @@ def sleep_until(predicate, *, timeout: float, message: str):
     return value
 
 
+def queued(task_id: str) -> bool:
+    """Whether the task is still in the ORM queue: not yet acknowledged by a worker."""
+    return any(row.task_id() == task_id for row in q.OrmQ.objects.all())
+
+
 def finished(task_id: str, *, timeout: float = 90):
-    """The django-q2 record of a queued task once a worker has run it successfully (a
-    failed attempt may come first: it is delivered again after `ABX_Q_RETRY`)."""
+    """The django-q2 record of a queued task once a worker has run it successfully and
+    acknowledged it (a failed attempt may come first: it is delivered again after
+    `ABX_Q_RETRY`). The worker saves the result before it acknowledges."""
     done = wait_for(
-        lambda: q.Task.objects.filter(id=task_id, success=True).first(),
+        lambda: not queued(task_id) and q.Task.objects.filter(id=task_id, success=True).first(),
         timeout=timeout,
         interval=0.2,
     )
-    if done is None:
+    if not done:
         record = q.Task.objects.filter(id=task_id).first()
-        outcome = "no record" if record is None else f"failed: {str(record.result)[-1500:]}"
-        raise AssertionError(f"task {task_id} did not succeed ({outcome})")
+        outcome = "no record" if record is None else f"success={record.success}: "
+        outcome += "" if record is None else str(record.result)[-1500:]
+        raise AssertionError(f"task {task_id} was not run and acknowledged ({outcome})")
     return done
 
 
@@ -324,6 +331,7 @@ __all__ = [
     "pg_connect",
     "process_env",
     "qcluster",
+    "queued",
     "sleep_until",
     "spawned",
     "wait_until_gone",
