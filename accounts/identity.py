@@ -40,6 +40,8 @@ from cleanco import basename
 from django.db.models import Count, Q
 from rapidfuzz import fuzz, process
 
+from abx_site.common.rowsets import values_in
+
 from .choices import IdentityMethod
 from .domains import ip_key, registrable_domain
 from .freemail import is_freemail
@@ -264,7 +266,11 @@ def _step_account_id(items: list[_Item], settings: StepSettings) -> None:
     wanted = {item.account_id for item in items if item.account_id is not None}
     if not wanted:
         return
-    existing = set(Account.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    existing = set(
+        Account.objects.filter(pk__in=values_in(wanted, "bigint"))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
     for item in items:
         if item.account_id in existing:
             item.result = _exact(item.account_id, settings.key)
@@ -279,7 +285,10 @@ def _step_identifier(items: list[_Item], settings: StepSettings) -> None:
         return
     query = reduce(
         or_,
-        (Q(system=system, external_id__in=ids) for system, ids in sorted(by_system.items())),
+        (
+            Q(system=system, external_id__in=values_in(ids, "text"))
+            for system, ids in sorted(by_system.items())
+        ),
     )
     found = {
         (system, external_id): account_id
@@ -296,7 +305,11 @@ def _step_contact_email(items: list[_Item], settings: StepSettings) -> None:
     emails = {item.email for item in items if item.email}
     if not emails:
         return
-    found = dict(Contact.objects.filter(email__in=emails).values_list("email", "account_id"))
+    found = dict(
+        Contact.objects.filter(email__in=values_in(emails, "text"))
+        .order_by()
+        .values_list("email", "account_id")
+    )
     for item in items:
         if item.email in found:
             item.result = _exact(found[item.email], settings.key)
@@ -307,7 +320,9 @@ def _match_domains(items: list[_Item], settings: StepSettings, attribute: str) -
     if not domains:
         return
     found = dict(
-        AccountDomain.objects.filter(domain__in=domains).values_list("domain", "account_id")
+        AccountDomain.objects.filter(domain__in=values_in(domains, "text"))
+        .order_by()
+        .values_list("domain", "account_id")
     )
     for item in items:
         domain = getattr(item, attribute)
@@ -378,9 +393,9 @@ def _step_name(items: list[_Item], settings: StepSettings) -> None:
     # An alias (a brand, an old name, a reviewer's decision) is an exact rule: it wins
     # over any fuzzy score.
     aliases = dict(
-        AccountAlias.objects.filter(normalised__in={item.name for item in named}).values_list(
-            "normalised", "account_id"
-        )
+        AccountAlias.objects.filter(
+            normalised__in=values_in({item.name for item in named}, "text")
+        ).values_list("normalised", "account_id")
     )
     for item in named:
         if item.name in aliases:
@@ -396,6 +411,7 @@ def _step_name(items: list[_Item], settings: StepSettings) -> None:
     accounts = (
         Account.objects.active()
         .name_contains_any(fragments)
+        .order_by()
         .values_list("pk", "name", "name_key", "country")
     )
     names, countries, choices = {}, {}, {}
@@ -494,9 +510,9 @@ def _follow_merges(results: list[Resolution]) -> None:
         if not ids:
             return
         survivors = dict(
-            Account.objects.filter(pk__in=ids, merged_into__isnull=False).values_list(
-                "pk", "merged_into_id"
-            )
+            Account.objects.filter(
+                pk__in=values_in(ids, "bigint"), merged_into__isnull=False
+            ).values_list("pk", "merged_into_id")
         )
         if not survivors:
             return

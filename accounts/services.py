@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from abx_site.common.rowsets import insert_new, rowset
+from abx_site.common.rowsets import insert_new, rowset, values_in
 
 from .choices import AccountEventKind, BuyingRole, TierSource
 from .domains import registrable_domain
@@ -340,7 +340,11 @@ def contacts_get_or_create_bulk(*, people: Iterable[Mapping]) -> dict[str, int]:
             wanted[email] = person
     if not wanted:
         return {}
-    ids = dict(Contact.objects.filter(email__in=wanted).values_list("email", "pk"))
+    ids = dict(
+        Contact.objects.filter(email__in=values_in(wanted, "text"))
+        .order_by()
+        .values_list("email", "pk")
+    )
     missing = [email for email in wanted if email not in ids]
     if not missing:
         return ids
@@ -363,7 +367,11 @@ def contacts_get_or_create_bulk(*, people: Iterable[Mapping]) -> dict[str, int]:
         ids.update(insert_new(Contact, new, unique="email", returning=("email", "id")))
     if len(ids) < len(wanted):
         # Another caller created some of them since they were looked up.
-        ids.update(Contact.objects.filter(email__in=missing).values_list("email", "pk"))
+        ids.update(
+            Contact.objects.filter(email__in=values_in(missing, "text"))
+            .order_by()
+            .values_list("email", "pk")
+        )
     return ids
 
 

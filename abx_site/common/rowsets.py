@@ -1,10 +1,11 @@
 """Many rows as one table in a SQL statement, bound as a constant number of parameters.
 
 Set-based writes (rollups, the review queue, engagement) join a batch's keys against
-the database in one statement, whatever the batch's size: on PostgreSQL the columns go
-as arrays through `unnest(...)`, on SQLite the rows go as one JSON array read with
-`json_each`. An `IN (%s, %s, ...)` list would instead cost a parameter per value, hit
-SQLite's parameter limit and give PostgreSQL's planner a new statement each time.
+the database in one statement, whatever the batch's size: the rows go as one JSON
+array, read with `json_array_elements` on PostgreSQL and `json_each` on SQLite. An
+`IN (%s, %s, ...)` list would instead cost a parameter per value, hit SQLite's
+parameter limit and give PostgreSQL's planner a new statement each time; arrays of
+values would cost the driver a quoted literal per value, one JSON text costs one.
 
 Column types are PostgreSQL's names (`bigint`, `integer`, `text`, `date`,
 `timestamptz`, `numeric`, `jsonb`); on SQLite they decide how a value is written the way
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 
 
 def rowset(alias: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence]):
@@ -24,9 +26,12 @@ def rowset(alias: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequen
     holding `rows` (tuples in the order of `columns`)."""
     names = [name for name, _ in columns]
     if connection.vendor == "postgresql":
-        arrays = [list(values) for values in zip(*rows, strict=True)] or [[] for _ in columns]
-        unnest = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-        return f"unnest({unnest}) AS {alias} ({', '.join(names)})", arrays
+        fields = ", ".join(
+            f"(e.value ->> {position})::{kind} AS {name}"
+            for position, (name, kind) in enumerate(columns)
+        )
+        sql = f"(SELECT {fields} FROM json_array_elements(%s::json) AS e) AS {alias}"  # noqa: S608 - names from the caller
+        return sql, [json.dumps(list(map(list, rows)), default=_json_default)]
     converters = [_remembered(_SQLITE[kind]) if kind in _SQLITE else None for _, kind in columns]
     if any(converters):
         rows = (
@@ -43,6 +48,25 @@ def rowset(alias: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequen
     )
     sql = f"(SELECT {fields} FROM json_each(%s)) AS {alias}"  # noqa: S608 - names from the caller
     return sql, [json.dumps(list(rows))]
+
+
+def values_in(values: Iterable, kind: str) -> RawSQL:
+    """A subquery of `values` for `field__in=`: one parameter however many values, where
+    an `IN (%s, %s, ...)` list costs one each (and PostgreSQL a new statement to plan)."""
+    values = list(values)
+    if connection.vendor == "postgresql":
+        sql = f"SELECT (e.value #>> '{{}}')::{kind} FROM json_array_elements(%s::json) AS e"  # noqa: S608 - a type name from the caller
+    else:
+        sql = "SELECT value FROM json_each(%s)"
+    # The text holds a type name from the caller; the values are a parameter.
+    return RawSQL(sql, [json.dumps(values, default=_json_default)])  # noqa: S611
+
+
+def _json_default(value):
+    """Dates, datetimes (with their offset) and decimals as PostgreSQL reads them."""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def sqlite_datetime(value: datetime) -> str:
