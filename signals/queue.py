@@ -2,8 +2,9 @@
 
 Every unmatched signal carries a `review_key`: the identity it waits under. The
 `UnmatchedIdentity` rows hold, per key, how many signals wait and when they were first
-and last seen, recomputed from the signals for the keys a write touched (the same
-pattern as the rollups), so the queue lists in one query however many signals wait.
+and last seen, recomputed from the signals for the keys a write touched (as the rollups
+are after a merge or a re-resolution), so the queue lists in one query however many
+signals wait.
 """
 
 import json
