@@ -7,10 +7,15 @@ class PlaybooksConfig(AppConfig):
     name = "playbooks"
 
     def ready(self):
-        from . import catalog, receivers  # noqa: F401  (connects the post-ingest receiver)
+        from signals.hooks import register_ingest_hook
+
+        from . import catalog, receivers
         from .features import in_playbook_feature
 
         catalog.register(in_playbook_feature())
+
+        # Every ingested batch asks for an evaluation soon after (debounced).
+        register_ingest_hook(receivers.evaluation_after_ingest)
 
         # The periodic evaluation follows ABX_EVALUATION_MINUTES after every migrate.
         from django.db.models.signals import post_migrate

@@ -15,6 +15,15 @@ def signal_list() -> QuerySet[Signal]:
     )
 
 
+def accounts_with_signals_received(*, since: datetime) -> QuerySet:
+    """Ids of the accounts that received a signal at or after `since` (a subquery)."""
+    return (
+        Signal.objects.filter(received_at__gte=since, account__isnull=False)
+        .order_by()
+        .values("account_id")
+    )
+
+
 # Windows for the feature catalog (metrics): plain querysets, unordered, which the
 # catalog groups by account.
 

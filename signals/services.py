@@ -26,6 +26,7 @@ from accounts.identity import Resolution, resolve_batch
 from accounts.services import contacts_engagement_record, contacts_get_or_create_bulk
 
 from .choices import Aggregation
+from .hooks import signals_ingested_announce
 from .models import Signal, SignalType, Source
 from .queue import candidates_of, identities_refresh, identity_of
 from .validation import ItemValidator, ValidItem
@@ -86,10 +87,13 @@ def signals_ingest(
     neighbours. A `(source, external_id)` already stored, or seen earlier in the same
     batch, is a duplicate: the first one stands. `key_source` is the slug of the source
     an API key is bound to (or the webhook's source); items for other sources are
-    refused with `refusal`.
+    refused with `refusal`. Once the batch commits, the ingest hooks hear of it
+    (`signals.hooks`: playbooks evaluate soon after).
     """
     with cyclic_gc_paused():
-        return _ingest(items, key_source=key_source, refusal=refusal)
+        result = _ingest(items, key_source=key_source, refusal=refusal)
+    signals_ingested_announce(result)
+    return result
 
 
 def _ingest(items: Sequence, *, key_source: str | None, refusal: str) -> IngestResult:
