@@ -14,6 +14,7 @@ from accounts.selectors import account_event_list, account_set
 
 from . import features
 from .dates import day_start, utc_date
+from .hooks import BandChange, band_changes_announce
 from .models import AccountScore, AccountSnapshot, ScoreModel
 from .scoring import compute_all
 
@@ -38,6 +39,7 @@ class RecomputeResult:
     accounts: int = 0
     scores: int = 0
     changed: int = 0
+    band_changes: int = 0
     snapshots: int = 0
 
 
@@ -47,12 +49,15 @@ def scores_recompute(*, accounts=None, snapshot: bool = True) -> RecomputeResult
     Set-based: per chunk of accounts, one query for every model and one upsert that
     rewrites only the scores whose value, band or breakdown changed (most accounts are
     quiet between two runs, and rewriting 400,000 unchanged rows would cost more than
-    computing them): a stored score's `computed_at` is when it took its value. Then
-    today's snapshot is brought up to date (`snapshot=False` skips it).
+    computing them): a stored score's `computed_at` is when it took its value. A score
+    that moved into another band is announced to the band-change hooks in the same
+    transaction (`metrics.hooks`: the `score.band_changed` webhook). Then today's
+    snapshot is brought up to date (`snapshot=False` skips it).
     """
     accounts = account_set() if accounts is None else accounts
     models = _active_models()
     by_key = {m.key: m for m in models}
+    model_keys = {m.pk: m.key for m in models}
     now = timezone.now()
     result = RecomputeResult()
     for chunk in _chunks(accounts):
@@ -63,7 +68,10 @@ def scores_recompute(*, accounts=None, snapshot: bool = True) -> RecomputeResult
             for account_id, value in per_account.items()
         ]
         with transaction.atomic():
-            result.changed += _scores_store(rows, now)
+            written, changes = _scores_store(rows, now, model_keys=model_keys)
+            band_changes_announce(changes)
+        result.changed += written
+        result.band_changes += len(changes)
         result.accounts += len({account_id for account_id, _, _ in rows})
         result.scores += len(rows)
     if snapshot:
@@ -71,8 +79,9 @@ def scores_recompute(*, accounts=None, snapshot: bool = True) -> RecomputeResult
     return result
 
 
-def _scores_store(rows, now) -> int:
-    """Store (account id, model id, ScoreResult) rows; returns how many were written.
+def _scores_store(rows, now, *, model_keys: dict[int, str]) -> tuple[int, list[BandChange]]:
+    """Store (account id, model id, ScoreResult) rows; returns how many were written and
+    the stored scores whose band changed.
 
     Per batch, one UPDATE joined to the batch rewrites the stored scores whose value,
     band or breakdown changed, and an INSERT adds the scores not stored yet. A stored score that
@@ -83,7 +92,7 @@ def _scores_store(rows, now) -> int:
     raw values (`ScorePlan`), so each breakdown is serialised once.
     """
     if not rows:
-        return 0
+        return 0, []
     quote = connection.ops.quote_name
     table = quote(AccountScore._meta.db_table)
     names = ["account_id", "model_id", "score", "band", "breakdown", "computed_at"]
@@ -112,11 +121,19 @@ def _scores_store(rows, now) -> int:
         f"{quote(name)} = new.{quote(name)}"
         for name in ("score", "band", "breakdown", "computed_at")
     )
-    stored = set(
-        AccountScore.objects.filter(account_id__in={account_id for account_id, _, _ in rows})
+    stored = {
+        (account_id, model_id): band
+        for account_id, model_id, band in AccountScore.objects.filter(
+            account_id__in={account_id for account_id, _, _ in rows}
+        )
         .order_by()
-        .values_list("account_id", "model_id")
-    )
+        .values_list("account_id", "model_id", "band")
+    }
+    changes = [
+        BandChange(account_id, model_keys[model_id], old, value.band, value.score, now)
+        for account_id, model_id, value in rows
+        if (old := stored.get((account_id, model_id), value.band)) != value.band
+    ]
     prepared: dict[int, tuple] = {}  # id of a shared result -> its stored values
     items, missing = [], []
     for account_id, model_id, value in rows:
@@ -144,7 +161,7 @@ def _scores_store(rows, now) -> int:
                 [json.dumps(missing[start : start + UPSERT_ROWS])],
             )
             written += cursor.rowcount
-    return written
+    return written, changes
 
 
 # Snapshots --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from accounts.choices import AccountEventKind
 from ..choices_execution import DeliveryStatus, WebhookEvent
 from ..models_execution import Delivery, WebhookEndpoint
 
-__all__ = ["account_events_emit", "event_payload", "events_emit"]
+__all__ = ["account_events_emit", "band_changes_emit", "event_payload", "events_emit"]
 
 # The account's own changes that integrations hear about (a CRM keeps its copy in step).
 ACCOUNT_EVENTS = {
@@ -87,3 +87,25 @@ def account_events_emit(events) -> int:
         }
         batches[(webhook, event.occurred_at)].append((f"account-event-{event.pk}", data))
     return sum(events_emit(webhook, items, now=when) for (webhook, when), items in batches.items())
+
+
+def band_changes_emit(changes) -> int:
+    """The scores' hook (`metrics.hooks`): a score that moved into another band, to the
+    outbox, in the transaction that stores it: a recompute retried after a failure finds
+    the new band already stored (and sends nothing again) or nothing stored (and nothing
+    sent). The key names the account, the model and the moment, for receivers to drop a
+    repeat. A chunk's changes are queued with one `events_emit`."""
+    items = [
+        (
+            f"score-band-{change.account_id}-{change.model}-{change.computed_at.timestamp():.6f}",
+            {
+                "account": change.account_id,
+                "model": change.model,
+                "old": change.old,
+                "new": change.new,
+                "score": None if change.score is None else str(change.score),
+            },
+        )
+        for change in changes
+    ]
+    return events_emit(WebhookEvent.SCORE_BAND_CHANGED, items, now=changes[0].computed_at)

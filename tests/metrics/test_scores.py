@@ -238,23 +238,28 @@ def test_recompute_upserts_and_costs_the_same_for_more_accounts(django_assert_nu
     services.scores_recompute(snapshot=False)
     for _ in range(3):
         AccountFactory()
-    Account.objects.update(employee_count=1000)
+    # fit: 250 employees (yellow, 50.11) -> 2000 (green, (300 + 320) / 7 = 88.57)
+    Account.objects.update(employee_count=2000)
     with CaptureQueriesContext(connection) as first:
         services.scores_recompute(snapshot=False)
     assert AccountScore.objects.count() == 24
+    assert set(AccountScore.objects.filter(model__key="fit").values_list("band", flat=True)) == {
+        "green"
+    }
     for _ in range(6):
         AccountFactory()
-    Account.objects.update(employee_count=2000)
+    # fit: 2000 employees -> 50 (yellow, 320 / 7 = 45.71)
+    Account.objects.update(employee_count=50)
     # models, components, bands, account ids, one query for every model, the stored
-    # scores' keys, savepoint, update of the changed scores, insert of the new, release
-    assert len(first) == 10
+    # scores' keys and bands, savepoint, update of the changed scores, insert of the new,
+    # the webhook endpoints that hear of band changes, release
+    assert len(first) == 11
     with django_assert_num_queries(len(first)):
         services.scores_recompute(snapshot=False)
     assert AccountScore.objects.count() == 48
-    raws = {
-        s.breakdown["components"][0]["raw"] for s in AccountScore.objects.filter(model__key="fit")
-    }
-    assert raws == {2000}
+    fit = AccountScore.objects.filter(model__key="fit")
+    assert {s.breakdown["components"][0]["raw"] for s in fit} == {50}
+    assert {s.band for s in fit} == {"yellow"}
 
 
 # Validation -------------------------------------------------------------------------
