@@ -29,7 +29,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -258,6 +258,23 @@ def plan_playbook(
 # Running -----------------------------------------------------------------------------------
 
 
+# SQLSTATEs of a lost connection: class 08 (connection exception) and the server's
+# shutdown, crash and start-up (57P01-57P03: a restart, or a session ended by an
+# administrator). A lock or statement timeout, a deadlock or a serialization failure
+# is this playbook's error, not the run's.
+CONNECTION_LOST = ("08", "57P01", "57P02", "57P03")
+
+
+def _connection_lost(exc: DatabaseError) -> bool:
+    """Did the connection fail, rather than the statement? PostgreSQL only: the client
+    reports a connection it lost without a SQLSTATE. (Django reconnects on the next
+    query, so the connection's state after the rollback cannot tell.)"""
+    if connection.vendor != "postgresql" or not isinstance(exc, OperationalError):
+        return False
+    state = getattr(exc.__cause__, "sqlstate", None)
+    return state is None or state.startswith(CONNECTION_LOST)
+
+
 def evaluation_run(*, origin: str = RunOrigin.SCHEDULE, now: datetime | None = None):
     """Evaluate every active playbook once; returns the recorded EvaluationRun."""
     now = now or timezone.now()
@@ -272,6 +289,10 @@ def evaluation_run(*, origin: str = RunOrigin.SCHEDULE, now: datetime | None = N
             with transaction.atomic():
                 counts, started = _apply(item, matches, blocked, now)
         except DatabaseError as exc:
+            if _connection_lost(exc):
+                # Not this playbook's fault: the run fails, and the task is retried (the
+                # playbooks applied so far committed and find nothing new the next time).
+                raise
             logger.exception("Evaluating playbook %s failed", item.playbook.pk)
             errors.append({"playbook": item.playbook.pk, "error": str(exc)})
             continue

@@ -100,3 +100,37 @@ def test_the_database_refuses_a_second_open_activation_from_a_racing_writer(post
     finally:
         committed(lambda: Playbook.objects.filter(pk=playbook.pk).delete())
         committed(lambda: Account.objects.filter(pk=account_id).delete())
+
+
+def test_a_playbook_held_past_the_lock_timeout_is_that_playbooks_error(postgres_only):
+    # given two playbooks over 5 accounts, committed, and another session holding the
+    # first playbook's row (an evaluator stuck on it)
+    ids = committed(lambda: [AccountFactory(employee_count=500).pk for _ in range(5)])
+    held, free = committed(lambda: [published("Held"), published("Free")])
+
+    def evaluate_with_a_short_lock_timeout():
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        return services.evaluation_run()
+
+    other = connection.copy()
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            table = Playbook._meta.db_table
+            cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", [held.pk])  # noqa: S608
+        # when the evaluation runs
+        run = committed(evaluate_with_a_short_lock_timeout)
+        other.rollback()
+
+        # then the held playbook is recorded as failed (55P03 is not a lost connection,
+        # which would fail the whole run) and the other one did its work
+        assert [e["playbook"] for e in run.errors] == [held.pk]
+        assert "lock timeout" in run.errors[0]["error"]
+        assert (run.playbooks, run.entered) == (2, 5)
+        assert set(Activation.objects.values_list("playbook_id", flat=True)) == {free.pk}
+    finally:
+        other.close()
+        committed(lambda: Playbook.objects.filter(pk__in=[held.pk, free.pk]).delete())
+        committed(lambda: Account.objects.filter(pk__in=ids).delete())
+        committed(lambda: EvaluationRun.objects.all().delete())

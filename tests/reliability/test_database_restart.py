@@ -194,12 +194,6 @@ def test_a_one_off_task_cut_off_by_a_lost_connection_is_retried_until_it_complet
     assert not Account.objects.filter(name="NewCo").exclude(pk=account.pk).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evaluation_run records a lost connection as one playbook's error and reports "
-    "success, so the task is not retried: the accounts enter only at the next scheduled run "
-    "(playbooks/evaluation.py catches DatabaseError per playbook)",
-)
 def test_an_evaluation_cut_off_by_a_lost_connection_is_retried_until_it_completes():
     # given 20 accounts one playbook wants
     accounts = [AccountFactory(employee_count=5000).pk for _ in range(20)]
