@@ -101,6 +101,7 @@ def account_merge_preview(*, loser: Account, survivor: Account) -> dict[str, int
         .exclude(role__in=survivor_roles)
         .count(),
         "sub-accounts": Account.objects.filter(parent=loser).count(),
+        "do-not-contact flag": int(loser.do_not_contact and not survivor.do_not_contact),
     }
     for hook in MERGE_HOOKS:
         counts.update(hook.preview(loser.pk))
@@ -135,9 +136,17 @@ def account_merge(*, loser: Account, survivor: Account, actor=None) -> dict[str,
         }
         for hook in MERGE_HOOKS:
             moved.update(hook.move(loser_id=loser.pk, survivor_id=survivor.pk))
+        kept = []
         if survivor.renewal_date is None and loser.renewal_date is not None:
             survivor.renewal_date = loser.renewal_date
-            survivor.save(update_fields=["renewal_date", "updated_at"])
+            kept.append("renewal_date")
+        # A request not to be contacted outlives the duplicate it was recorded on.
+        if loser.do_not_contact and not survivor.do_not_contact:
+            survivor.do_not_contact = True
+            kept.append("do_not_contact")
+            moved["do-not-contact flag"] = 1
+        if kept:
+            survivor.save(update_fields=[*kept, "updated_at"])
         loser.merged_into = survivor
         loser.save(update_fields=["merged_into", "updated_at"])
         moved = {kind: n for kind, n in moved.items() if n}

@@ -129,6 +129,22 @@ def test_the_preview_counts_what_would_move_and_changes_nothing():
 
 
 @pytest.mark.parametrize(
+    ("loser_flag", "survivor_flag", "expected", "shown"),
+    [(True, False, True, 1), (False, True, True, 0), (False, False, False, 0)],
+)
+def test_a_do_not_contact_request_survives_the_merge(loser_flag, survivor_flag, expected, shown):
+    survivor = AccountFactory(do_not_contact=survivor_flag)
+    loser = AccountFactory(do_not_contact=loser_flag)
+
+    preview = account_merge_preview(loser=loser, survivor=survivor)
+    moved = account_merge(loser=loser, survivor=survivor)
+
+    assert preview.get("do-not-contact flag", 0) == moved.get("do-not-contact flag", 0) == shown
+    survivor.refresh_from_db()
+    assert survivor.do_not_contact is expected
+
+
+@pytest.mark.parametrize(
     "case, message",
     [
         ("self", "into itself"),
