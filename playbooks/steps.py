@@ -7,6 +7,7 @@ cannot run is refused at save and publish, with the field and the reason.
 
 from django.core.exceptions import ValidationError
 from django.template import Engine, TemplateSyntaxError
+from django.template.defaulttags import DebugNode
 
 from accounts.choices import Stage, TeamRole
 
@@ -39,6 +40,12 @@ STEP_KEYS: dict[str, dict[str, tuple[bool, str]]] = {
 }
 
 _ENGINE = Engine(autoescape=True)
+# `{% debug %}` prints the whole context and the server's loaded modules.
+FORBIDDEN_TAGS = "the {% debug %} tag is not allowed in step templates."
+
+
+def forbidden_tags(template) -> bool:
+    return bool(template.nodelist.get_nodes_by_type(DebugNode))
 
 
 def step_config_clean(*, kind: str, config) -> dict:
@@ -76,9 +83,11 @@ def _check(value_kind: str, value) -> str | None:
         return "give text."
     if value_kind == "template":
         try:
-            _ENGINE.from_string(value)
+            template = _ENGINE.from_string(value)
         except TemplateSyntaxError as exc:
             return f"the template does not parse: {exc}."
+        if forbidden_tags(template):
+            return FORBIDDEN_TAGS
     if value_kind == "url" and not value.startswith(("https://", "http://")):
         return "give an http(s) URL."
     if value_kind == "role" and value not in TeamRole.values:

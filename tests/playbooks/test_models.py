@@ -94,6 +94,11 @@ def test_version_numbers_and_memberships_are_unique():
         (StepKind.CREATE_TASK, {"title": "Call"}, "'Create a task' needs 'role'."),
         (StepKind.CREATE_TASK, {"role": "boss", "title": "x"}, "'role': not a team role"),
         (StepKind.CREATE_TASK, {"role": "ae", "title": "{% if %}"}, "does not parse"),
+        (
+            StepKind.CREATE_TASK,
+            {"role": "ae", "title": "x", "body": "{% if 1 %}{% debug %}{% endif %}"},
+            "'body': the {% debug %} tag is not allowed in step templates.",
+        ),
         (StepKind.CREATE_TASK, {"role": "ae", "title": "x", "due_days": -1}, "'due_days'"),
         (StepKind.NOTIFY, {"channel": "chat", "message": "Hi"}, "needs the chat webhook 'url'"),
         (StepKind.WEBHOOK, {}, "'Call a webhook' needs 'endpoint'."),

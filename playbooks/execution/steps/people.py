@@ -11,6 +11,7 @@ from accounts.models import AccountDomain, AccountTeamMember, Contact
 
 from ...choices_execution import DeliveryStatus, TaskPriority, WebhookEvent
 from ...models_execution import Delivery, Task
+from ...steps import FORBIDDEN_TAGS, forbidden_tags
 from ..events import event_payload, events_emit
 from . import StepFailed
 
@@ -61,6 +62,8 @@ def render(source: str, context: dict, *, field: str) -> str:
         template = ENGINE.from_string(source or "")
     except TemplateSyntaxError as exc:
         raise StepFailed(f"The {field} template does not parse: {exc}") from exc
+    if forbidden_tags(template):  # a version published before the rule
+        raise StepFailed(f"The {field} template: {FORBIDDEN_TAGS}")
     return template.render(Context(context, autoescape=False)).strip()
 
 

@@ -110,6 +110,17 @@ def test_a_template_that_does_not_parse_fails_the_step_with_the_reason(title):
     assert not Task.objects.exists()
 
 
+def test_a_debug_tag_in_a_step_template_fails_the_step_and_prints_nothing():
+    # `started` stores the step as a published version would have it, unchecked
+    activation = started(
+        ("create_task", {"role": "ae", "title": "{% if 1 %}{% debug %}{% endif %}"})
+    )
+    assert runner.step_sweep() == {"failed": 1}
+    run = StepRun.objects.get(activation=activation)
+    assert "the {% debug %} tag is not allowed" in run.reason
+    assert not Task.objects.exists()
+
+
 def test_with_no_one_in_the_role_the_task_goes_to_the_fallback_owner(settings):
     fallback = TeamMemberFactory(user__username="desk").user
     settings.ABX_TASK_FALLBACK_OWNER = "desk"
