@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db import models
 from simple_history.admin import SimpleHistoryAdmin
 
 from .execution.delivery import delivery_requeue
@@ -95,6 +96,7 @@ class CampaignMembershipAdmin(admin.ModelAdmin):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(SimpleHistoryAdmin):
     list_display = ["name", "url", "active", "created_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_filter = ["active"]
     search_fields = ["name", "url"]
 
