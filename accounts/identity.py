@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, reduce
 from operator import or_
 
+import numpy
 from cleanco import basename
 from django.db.models import Count, Q
 from rapidfuzz import fuzz, process
@@ -60,6 +61,7 @@ DEFAULT_MARGIN = 5
 # Candidates shown for an unmatched name reach at least this score (or the threshold).
 CANDIDATE_FLOOR = 70
 MAX_CANDIDATES = 5
+SCORE_CELLS = 4_000_000  # names x candidates scored at once (16 MB of float32)
 MAX_MERGE_DEPTH = 20
 # The name step loads accounts whose name holds the start of one of the two longest
 # words of a hint's name: narrow enough for the database, wide enough for typos.
@@ -419,26 +421,14 @@ def _step_name(items: list[_Item], settings: StepSettings) -> None:
         names[pk], countries[pk] = name, country
         # A row written in bulk, around save(), may lack its key.
         choices[pk] = key or name_key(name)
-    floor = min(CANDIDATE_FLOOR, settings.threshold)
-    needs_contacts: list[tuple[_Item, list[tuple[int, float]]]] = []
     # A company that sends many signals names itself the same way each time: its name
     # is scored once per batch.
-    scores: dict[str, list[tuple[int, float]]] = {}
+    scores = _name_scores(
+        {item.name for item in named}, choices, floor=min(CANDIDATE_FLOOR, settings.threshold)
+    )
+    needs_contacts: list[tuple[_Item, list[tuple[int, float]]]] = []
     for item in named:
-        scored = scores.get(item.name)
-        if scored is None:
-            scored = scores[item.name] = [
-                (pk, score)
-                for _, score, pk in process.extract(
-                    " ".join(sorted(item.name.split())),
-                    choices,
-                    scorer=fuzz.ratio,
-                    processor=None,
-                    limit=None,
-                    score_cutoff=floor,
-                )
-            ]
-            scored.sort(key=lambda pair: (-pair[1], pair[0]))
+        scored = scores[item.name]
         if not scored:
             continue
         best = scored[0][1]
@@ -455,6 +445,37 @@ def _step_name(items: list[_Item], settings: StepSettings) -> None:
             needs_contacts.append((item, contenders))
     if needs_contacts:
         _break_ties_by_contacts(needs_contacts, names)
+
+
+def _name_scores(
+    names: set[str], choices: dict[int, str], *, floor: float
+) -> dict[str, list[tuple[int, float]]]:
+    """Per name, the candidates scoring at least `floor`, best first (ties by id).
+
+    All names against all candidates at once (`cdist`, in C, a matrix of at most
+    `SCORE_CELLS` cells at a time): scoring each name on its own converted the candidates'
+    names again for every name, which cost most of a batch's ingestion on 100,000 accounts.
+    """
+    pks, keys = list(choices), list(choices.values())
+    names = sorted(names)
+    scores: dict[str, list[tuple[int, float]]] = {}
+    rows = max(1, SCORE_CELLS // max(1, len(keys)))
+    for start in range(0, len(names), rows):
+        part = names[start : start + rows]
+        matrix = process.cdist(
+            [" ".join(sorted(name.split())) for name in part],
+            keys,
+            scorer=fuzz.ratio,
+            processor=None,
+            score_cutoff=floor,
+            dtype=numpy.float32,
+        )
+        for name, row in zip(part, matrix, strict=True):
+            # Below the cutoff a cell is 0. float32 to 4 decimals, as stored.
+            scored = [(pks[i], round(float(row[i]), 4)) for i in numpy.flatnonzero(row)]
+            scored.sort(key=lambda pair: (-pair[1], pair[0]))
+            scores[name] = scored
+    return scores
 
 
 def _break_ties_by_contacts(tied: list[tuple[_Item, list[tuple[int, float]]]], names) -> None:
