@@ -168,6 +168,13 @@ class AccountScore(models.Model):
     )
     band = models.CharField(max_length=30, blank=True)
     breakdown = models.JSONField(default=dict, blank=True)
+    digest = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="A hash of the score, band and breakdown as a recompute last wrote them: "
+        "a recompute compares it instead of the breakdown, and rewrites only what changed.",
+    )
     computed_at = models.DateTimeField()
 
     class Meta:

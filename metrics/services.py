@@ -1,5 +1,6 @@
 """Writes of the measurement layer: scores, snapshots."""
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -9,6 +10,7 @@ from django.db.models import F, OuterRef, Subquery, Value, Window
 from django.db.models.functions import Coalesce, NullIf, RowNumber
 from django.utils import timezone
 
+from abx_site.common.rowsets import values_in
 from accounts.choices import AccountEventKind
 from accounts.selectors import account_event_list, account_set
 
@@ -83,24 +85,24 @@ def _scores_store(rows, now, *, model_keys: dict[int, str]) -> tuple[int, list[B
     """Store (account id, model id, ScoreResult) rows; returns how many were written and
     the stored scores whose band changed.
 
-    Per batch, one UPDATE joined to the batch rewrites the stored scores whose value,
-    band or breakdown changed, and an INSERT adds the scores not stored yet. A stored score that
-    did not change is only read: an upsert would lock and log every row, which made a
-    quiet recompute of 100,000 accounts cost a minute on PostgreSQL. The batch goes as
-    one JSON array parameter (parsed by the database), not as thousands of parameters
-    the driver would bind one by one. Results are shared between accounts with the same
-    raw values (`ScorePlan`), so each breakdown is serialised once.
+    Each result is serialised once (results are shared between accounts with the same
+    raw values, `ScorePlan`) and hashed; a stored score whose digest is the same is left
+    alone, without sending it or comparing its breakdown in the database (most accounts
+    are quiet between two runs). Per batch, one UPDATE joined to the batch rewrites the
+    scores that changed and an INSERT adds the ones not stored yet. The batch goes as one
+    JSON array parameter (parsed by the database), not as thousands of parameters the
+    driver would bind one by one.
     """
     if not rows:
         return 0, []
     quote = connection.ops.quote_name
     table = quote(AccountScore._meta.db_table)
-    names = ["account_id", "model_id", "score", "band", "breakdown", "computed_at"]
+    names = ["account_id", "model_id", "score", "band", "breakdown", "digest", "computed_at"]
     columns = ", ".join(quote(name) for name in names)
     at = AccountScore._meta.get_field("computed_at").get_db_prep_save(now, connection)
     at = at.isoformat() if isinstance(at, datetime) else at
     if connection.vendor == "postgresql":
-        types = ["bigint", "bigint", "numeric", "text", "jsonb", "timestamptz"]
+        types = ["bigint", "bigint", "numeric", "text", "jsonb", "text", "timestamptz"]
         picked = ", ".join(
             f"(item->>{i})::{kind} AS {quote(name)}"
             for i, (name, kind) in enumerate(zip(names, types, strict=True))
@@ -113,43 +115,40 @@ def _scores_store(rows, now, *, model_keys: dict[int, str]) -> tuple[int, list[B
         )
         new = f"(SELECT {picked} FROM json_each(%s)) AS new"  # noqa: S608
         distinct = "IS NOT"
-    changed = " OR ".join(
-        f"{table}.{quote(name)} {distinct} new.{quote(name)}"
-        for name in ("score", "band", "breakdown")
-    )
-    updates = ", ".join(
-        f"{quote(name)} = new.{quote(name)}"
-        for name in ("score", "band", "breakdown", "computed_at")
-    )
+    updates = ", ".join(f"{quote(name)} = new.{quote(name)}" for name in names[2:])
     stored = {
-        (account_id, model_id): band
-        for account_id, model_id, band in AccountScore.objects.filter(
-            account_id__in={account_id for account_id, _, _ in rows}
+        (account_id, model_id): (band, digest)
+        for account_id, model_id, band, digest in AccountScore.objects.filter(
+            account_id__in=values_in({account_id for account_id, _, _ in rows}, "bigint")
         )
         .order_by()
-        .values_list("account_id", "model_id", "band")
+        .values_list("account_id", "model_id", "band", "digest")
     }
-    changes = [
-        BandChange(account_id, model_keys[model_id], old, value.band, value.score, now)
-        for account_id, model_id, value in rows
-        if (old := stored.get((account_id, model_id), value.band)) != value.band
-    ]
     prepared: dict[int, tuple] = {}  # id of a shared result -> its stored values
-    items, missing = [], []
+    items, missing, changes = [], [], []
     for account_id, model_id, value in rows:
         values = prepared.get(id(value))
         if values is None:
-            score = None if value.score is None else str(value.score)
-            values = prepared[id(value)] = (score, value.band, json.dumps(value.breakdown))
-        item = (account_id, model_id, *values, at)
-        (items if (account_id, model_id) in stored else missing).append(item)
+            values = prepared[id(value)] = _stored_values(value)
+        before = stored.get((account_id, model_id))
+        if before is None:
+            missing.append((account_id, model_id, *values, at))
+        elif before[1] != values[-1]:
+            items.append((account_id, model_id, *values, at))
+            if before[0] != value.band:
+                change = BandChange(
+                    account_id, model_keys[model_id], before[0], value.band, value.score, now
+                )
+                changes.append(change)
     written = 0
     with connection.cursor() as cursor:
         for start in range(0, len(items), UPSERT_ROWS):
+            # Joined on the digest too: a concurrent recompute may have stored the same.
             cursor.execute(
                 f"UPDATE {table} SET {updates} FROM {new} "  # noqa: S608 - names from the model
                 f"WHERE {table}.{quote('account_id')} = new.{quote('account_id')} "
-                f"AND {table}.{quote('model_id')} = new.{quote('model_id')} AND ({changed})",
+                f"AND {table}.{quote('model_id')} = new.{quote('model_id')} "
+                f"AND {table}.{quote('digest')} {distinct} new.{quote('digest')}",
                 [json.dumps(items[start : start + UPSERT_ROWS])],
             )
             written += cursor.rowcount
@@ -164,13 +163,19 @@ def _scores_store(rows, now, *, model_keys: dict[int, str]) -> tuple[int, list[B
     return written, changes
 
 
+def _stored_values(value) -> tuple:
+    """A result's score, band, breakdown (as JSON text) and the digest of the three."""
+    score = None if value.score is None else str(value.score)
+    breakdown = json.dumps(value.breakdown)
+    digest = hashlib.blake2b(
+        json.dumps([score, value.band]).encode() + breakdown.encode(), digest_size=16
+    ).hexdigest()
+    return score, value.band, breakdown, digest
+
+
 # Snapshots --------------------------------------------------------------------------
 
 STATE_FIELDS = ("scores", "bands", "arr", "pipeline", "stage", "tier_id")
-
-
-def _state_of(snapshot) -> tuple:
-    return tuple(getattr(snapshot, f) for f in STATE_FIELDS)
 
 
 def _write_snapshots(day: date, states: dict[int, dict]) -> int:
@@ -178,31 +183,39 @@ def _write_snapshots(day: date, states: dict[int, dict]) -> int:
     the account's previous snapshot; returns rows created, updated or removed."""
     if not states:
         return 0
-    ids = list(states)
-    same_day = {s.account_id: s for s in AccountSnapshot.objects.filter(day=day, account__in=ids)}
+    accounts = values_in(list(states), "bigint")
+    same_day = {
+        account_id: (pk, *state)
+        for account_id, pk, *state in AccountSnapshot.objects.filter(
+            day=day, account_id__in=accounts
+        )
+        .order_by()
+        .values_list("account_id", "pk", *STATE_FIELDS)
+    }
     # Each account's latest snapshot before the day, ranked in one pass.
     previous = {
-        s.account_id: s
-        for s in AccountSnapshot.objects.filter(account__in=ids, day__lt=day)
+        account_id: tuple(state)
+        for account_id, *state in AccountSnapshot.objects.filter(
+            account_id__in=accounts, day__lt=day
+        )
         .annotate(
             recency=Window(RowNumber(), partition_by=F("account_id"), order_by=F("day").desc())
         )
         .filter(recency=1)
+        .order_by()
+        .values_list("account_id", *STATE_FIELDS)
     }
     create, update, remove = [], [], []
     for account_id, state in states.items():
-        wanted = AccountSnapshot(account_id=account_id, day=day, **state)
-        before = previous.get(account_id)
+        wanted = tuple(state[field] for field in STATE_FIELDS)
         existing = same_day.get(account_id)
-        if before is not None and _state_of(before) == _state_of(wanted):
+        if previous.get(account_id) == wanted:
             if existing is not None:
-                remove.append(existing.pk)
+                remove.append(existing[0])
         elif existing is None:
-            create.append(wanted)
-        elif _state_of(existing) != _state_of(wanted):
-            for field in STATE_FIELDS:
-                setattr(existing, field, state[field])
-            update.append(existing)
+            create.append(AccountSnapshot(account_id=account_id, day=day, **state))
+        elif existing[1:] != wanted:
+            update.append(AccountSnapshot(pk=existing[0], account_id=account_id, day=day, **state))
     with transaction.atomic():
         AccountSnapshot.objects.bulk_create(create, batch_size=1000)
         AccountSnapshot.objects.bulk_update(
