@@ -110,6 +110,37 @@ def test_recompute_rewrites_only_the_scores_that_changed():
     )
 
 
+def test_recompute_rewrites_a_breakdown_that_changed_with_the_same_score():
+    # given: two accounts scored once, then a fit component renamed (same points)
+    accounts = [AccountFactory() for _ in range(2)]
+    services.scores_recompute(snapshot=False)
+    before = {s.account_id: s for s in AccountScore.objects.filter(model__key="fit")}
+    renamed = ScoreComponent.objects.filter(model__key="fit").order_by("pk").first()
+    old_name = renamed.name
+    renamed.name = "Headcount, renamed"
+    renamed.save()
+    # when
+    result = services.scores_recompute(snapshot=False)
+    # then: only the fit scores are rewritten, with the new name and the same value
+    assert result.changed == 2
+    for account in accounts:
+        fit = AccountScore.objects.get(account=account, model__key="fit")
+        names = [row["component"] for row in fit.breakdown["components"]]
+        assert "Headcount, renamed" in names and old_name not in names
+        assert fit.score == before[account.pk].score
+        assert fit.digest != before[account.pk].digest
+
+
+def test_a_score_stored_without_a_digest_is_rewritten_once():
+    # given: a score stored by hand (no digest), the value a recompute would give
+    account = AccountFactory()
+    services.scores_recompute(snapshot=False)
+    AccountScore.objects.filter(account=account, model__key="fit").update(digest="")
+    # when / then: the first recompute writes it again, the next one leaves it
+    assert services.scores_recompute(snapshot=False).changed == 1
+    assert services.scores_recompute(snapshot=False).changed == 0
+
+
 # Points -----------------------------------------------------------------------------
 
 
