@@ -53,14 +53,16 @@ def scores_recompute(*, accounts=None, snapshot: bool = True) -> RecomputeResult
     quiet between two runs, and rewriting 400,000 unchanged rows would cost more than
     computing them): a stored score's `computed_at` is when it took its value. A score
     that moved into another band is announced to the band-change hooks in the same
-    transaction (`metrics.hooks`: the `score.band_changed` webhook). Then today's
-    snapshot is brought up to date (`snapshot=False` skips it).
+    transaction (`metrics.hooks`: the `score.band_changed` webhook). Then the chunk's
+    snapshot of today is brought up to date from the scores just computed
+    (`snapshot=False` skips it; `snapshots_take` does the same from the stored scores).
     """
     accounts = account_set() if accounts is None else accounts
     models = _active_models()
     by_key = {m.key: m for m in models}
     model_keys = {m.pk: m.key for m in models}
     now = timezone.now()
+    today = utc_date(now)
     result = RecomputeResult()
     for chunk in _chunks(accounts):
         computed = compute_all(chunk, models=models)
@@ -76,9 +78,19 @@ def scores_recompute(*, accounts=None, snapshot: bool = True) -> RecomputeResult
         result.band_changes += len(changes)
         result.accounts += len({account_id for account_id, _, _ in rows})
         result.scores += len(rows)
-    if snapshot:
-        result.snapshots = snapshots_take(accounts=accounts)
+        if snapshot:
+            states = _states(chunk, as_of=None, scores=_by_account(computed))
+            result.snapshots += _write_snapshots(today, states)
     return result
+
+
+def _by_account(computed: dict) -> dict[int, dict]:
+    """{account id: {model key: (score, band)}} from `compute_all`'s results."""
+    scores: dict[int, dict] = {}
+    for key, per_account in computed.items():
+        for account_id, value in per_account.items():
+            scores.setdefault(account_id, {})[key] = (value.score, value.band)
+    return scores
 
 
 def _scores_store(rows, now, *, model_keys: dict[int, str]) -> tuple[int, list[BandChange]]:
@@ -264,7 +276,8 @@ def snapshots_take(*, accounts=None, day: date | None = None) -> int:
     """Bring `day`'s snapshot (default today, UTC) in line with the accounts' current
     state: stored scores and bands, ARR, open pipeline, stage, tier. Returns rows written.
 
-    Called after every recompute, so today's row ends the day as the day's last state.
+    A recompute does the same for each chunk it scores, so today's row ends the day as
+    the day's last state.
     """
     accounts = account_set() if accounts is None else accounts
     day = day or utc_date(timezone.now())
@@ -311,11 +324,7 @@ def snapshots_backfill(*, start: date, end: date, accounts=None) -> int:
     while day <= end:
         as_of = day_start(day + timedelta(days=1))
         for chunk in _chunks(accounts):
-            computed = compute_all(chunk, as_of=as_of, models=models)
-            scores: dict[int, dict] = {}
-            for key, per_account in computed.items():
-                for account_id, value in per_account.items():
-                    scores.setdefault(account_id, {})[key] = (value.score, value.band)
+            scores = _by_account(compute_all(chunk, as_of=as_of, models=models))
             states = _states(chunk, as_of=as_of, scores=scores, stage_expression=_stage_on(day))
             written += _write_snapshots(day, states)
         day += timedelta(days=1)
